@@ -1,0 +1,274 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: netvsc_facts
+short_description: Gather NetVSC and SR-IOV VF facts on Hyper-V and Azure guests
+version_added: 0.1.0
+description:
+  - Reads sysfs and returns every NetVSC (synthetic Hyper-V NIC, driver C(hv_netvsc)) with the
+    SR-IOV virtual function (VF) the host paired with it for Accelerated Networking.
+  - "Pairing rule: (1) a VF whose C(master) link points at a NetVSC is paired to it
+    (RV(ansible_facts.netvsc.interfaces.vf.paired_by=kernel)); (2) otherwise a VF without
+    a master pairs by exactly one MAC match with a NetVSC that has no VF yet (C(mac));
+    (3) when two or more masterless VFs carry the same NetVSC MAC none is paired, they are
+    reported in RV(ansible_facts.netvsc.unpaired_vfs) and a warning is issued."
+  - Only Ethernet devices on the PCI bus are VF candidates; VLAN, bridge, macvlan, tap, veth
+    and bond devices never pair, whatever their MAC.
+  - NetVSC VMBus devices without a netdev (for example bound to C(uio_hv_generic) for the
+    DPDK netvsc PMD) are reported under their VMBus GUID.
+  - Never changes anything. Works inside C(gather_facts) through C(ansible_facts_modules).
+author:
+  - hyperv.netvsc contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: posix
+options:
+  sysfs_root:
+    description:
+      - Where sysfs is mounted. Change it for containers that see the host's sysfs elsewhere,
+        and for simulated trees.
+      - Addresses come from the kernel over rtnetlink and are kept only for interfaces whose
+        kernel name and ifindex match the tree, so a tree from another host never borrows
+        local addresses.
+    type: path
+    default: /sys
+  interfaces:
+    description:
+      - Only report these NetVSC interfaces, given by netdev name, MAC or VMBus GUID.
+      - An entry that is not a NetVSC fails the task with a message that names the valid
+        interfaces, or the NetVSC a VF belongs to.
+    type: list
+    elements: str
+notes:
+  - Reference the facts as C(ansible_facts['netvsc']); top-level fact injection is deprecated.
+seealso:
+  - module: hyperv.netvsc.netvsc_pair
+  - module: hyperv.netvsc.netvsc_failsafe
+"""
+
+EXAMPLES = r"""
+- name: Gather NetVSC facts
+  hyperv.netvsc.netvsc_facts:
+
+- name: Show the VF of eth1
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts['netvsc']['interfaces']['eth1']['vf'] }}"
+
+- name: Gather only two interfaces, one of them by MAC
+  hyperv.netvsc.netvsc_facts:
+    interfaces:
+      - eth1
+      - 00:0d:3a:03:18:c9
+
+# Gather them with the core facts in every play (ansible.cfg or inventory):
+#   [defaults]
+#   facts_modules = ansible.builtin.setup, hyperv.netvsc.netvsc_facts
+# or per play:
+- name: Gather core and NetVSC facts together
+  hosts: azure_dpdk
+  vars:
+    ansible_facts_modules:
+      - ansible.builtin.setup
+      - hyperv.netvsc.netvsc_facts
+  tasks:
+    - name: List hosts whose VF is missing
+      ansible.builtin.debug:
+        msg: "{{ inventory_hostname }}: {{ item.key }} has no VF"
+      loop: "{{ ansible_facts['netvsc']['interfaces'] | dict2items }}"
+      when: item.value.vf is none
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts to add to C(ansible_facts).
+  returned: always
+  type: dict
+  contains:
+    netvsc:
+      description: NetVSC interfaces, their VFs, and VFs that pair with nothing.
+      returned: always
+      type: dict
+      contains:
+        hyperv:
+          description: Whether this host is a Hyper-V or Azure guest (VMBus present, or DMI says
+            C(Microsoft Corporation) C(Virtual Machine)).
+          returned: always
+          type: bool
+          sample: true
+        interfaces:
+          description: One entry per NetVSC, keyed by netdev name, or by VMBus GUID when the
+            device has no netdev.
+          returned: always
+          type: dict
+          contains:
+            name:
+              description: Netdev name; V(null) when the device has no netdev.
+              type: str
+              returned: always
+              sample: eth1
+            mac:
+              description: Lowercase MAC; V(null) when the device has no netdev.
+              type: str
+              returned: always
+              sample: "00:0d:3a:03:1e:b1"
+            vmbus_id:
+              description: VMBus instance GUID, lowercase, without braces.
+              type: str
+              returned: always
+              sample: 000d3a03-1eb1-000d-3a03-1eb1000d3a03
+            driver:
+              description: Driver bound to the VMBus device (C(hv_netvsc), C(uio_hv_generic)).
+              type: str
+              returned: always
+              sample: hv_netvsc
+            ifindex:
+              description: Kernel interface index.
+              type: int
+              returned: always
+              sample: 3
+            mtu:
+              description: MTU in bytes.
+              type: int
+              returned: always
+              sample: 1500
+            operstate:
+              description: RFC 2863 operational state from sysfs.
+              type: str
+              returned: always
+              sample: up
+            addresses:
+              description:
+                - IPv4 and IPv6 addresses with prefix length, link-local IPv6 left out.
+                - A NetVSC with addresses carries routed traffic, maybe the management
+                  connection; the other modules refuse it unless forced.
+              type: list
+              elements: str
+              returned: always
+              sample: ["10.0.1.4/24"]
+            vf:
+              description: The paired VF, V(null) when none is paired.
+              type: dict
+              returned: always
+              contains:
+                name:
+                  description: VF netdev name.
+                  type: str
+                  returned: always
+                  sample: enP41635s2
+                mac:
+                  description: VF MAC (equal to the NetVSC MAC).
+                  type: str
+                  returned: always
+                  sample: "00:0d:3a:03:1e:b1"
+                pci_address:
+                  description: PCI address (domain:bus:device.function).
+                  type: str
+                  returned: always
+                  sample: "a2a3:00:02.0"
+                driver:
+                  description: PCI driver bound to the VF.
+                  type: str
+                  returned: always
+                  sample: mlx5_core
+                kind:
+                  description: VF family from the PCI ids.
+                  type: str
+                  returned: always
+                  choices: [mlx4, mlx5, mana, unknown]
+                  sample: mlx5
+                vendor_id:
+                  description: PCI vendor id.
+                  type: str
+                  returned: always
+                  sample: "0x15b3"
+                device_id:
+                  description: PCI device id.
+                  type: str
+                  returned: always
+                  sample: "0x1018"
+                ifindex:
+                  description: Kernel interface index of the VF.
+                  type: int
+                  returned: always
+                  sample: 8
+                mtu:
+                  description: VF MTU.
+                  type: int
+                  returned: always
+                  sample: 1500
+                operstate:
+                  description: VF operational state.
+                  type: str
+                  returned: always
+                  sample: up
+                numa_node:
+                  description: NUMA node of the PCI device (V(-1) when unknown).
+                  type: int
+                  returned: always
+                  sample: 0
+                master:
+                  description: Netdev the kernel enslaved the VF to, or V(null).
+                  type: str
+                  returned: always
+                  sample: eth1
+                paired_by:
+                  description: How the pairing was found.
+                  type: str
+                  returned: always
+                  choices: [kernel, mac]
+                  sample: kernel
+        unpaired_vfs:
+          description: VF candidates that pair with no NetVSC, with the same fields as
+            RV(ansible_facts.netvsc.interfaces.vf) (C(paired_by) is V(null)).
+          returned: always
+          type: list
+          elements: dict
+          sample: []
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ..module_utils._scan import InterfaceError, scan
+
+
+def select(snapshot, wanted):
+    """Keep only the wanted NetVSC interfaces; raise InterfaceError on a bad entry."""
+    keys = [snapshot.lookup(token)[0] for token in wanted]
+    return dict((key, snapshot.interfaces[key]) for key in keys)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            sysfs_root=dict(type="path", default="/sys"),
+            interfaces=dict(type="list", elements="str"),
+        ),
+        supports_check_mode=True,
+    )
+    snapshot = scan(module.params["sysfs_root"])
+    for warning in snapshot.warnings:
+        module.warn(warning)
+    facts = snapshot.facts()
+    if module.params["interfaces"]:
+        try:
+            facts["interfaces"] = select(snapshot, module.params["interfaces"])
+        except InterfaceError as exc:
+            module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, ansible_facts={"netvsc": facts})
+
+
+if __name__ == "__main__":
+    main()
