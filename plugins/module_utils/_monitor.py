@@ -265,6 +265,17 @@ class Publisher:
                 os.unlink(probe)
             except OSError as exc:
                 raise MonitorError("directory %s is not writable: %s" % (directory, exc.strerror))
+        self._remove_leftovers()
+
+    def _remove_leftovers(self):
+        # Temporary files of a writer killed between mkstemp and rename (SIGKILL, power loss).
+        for name in os.listdir(self.state_dir):
+            if name.startswith((".probe.", ".state.json.")) or (
+                    name.startswith(".") and ".vf." in name):
+                try:
+                    os.unlink(os.path.join(self.state_dir, name))
+                except OSError:
+                    pass
 
     def vf_path(self, pair_id):
         return os.path.join(self.state_dir, pair_id + ".vf")

@@ -483,3 +483,12 @@ def test_loop_notifies_rescans_reloads_and_stops(env, notify_socket):
     assert received[-1] == b"STOPPING=1"
     assert env.read("eth1.vf") == "a2a3:00:02.0\n" and env.read("eth2.vf") == ""
     assert monitor.last_event > 0
+
+
+def test_leftover_temporary_files_are_removed_at_start(env):
+    declare(env.config, "eth1", MAC1, GUID1, "eth1")
+    env.state.mkdir()
+    for name in (".eth1.vf.abc123", ".state.json.x1", ".probe.zz", ".keepme"):
+        (env.state / name).write_text("partial")
+    env.make().start()
+    assert sorted(os.listdir(str(env.state))) == [".keepme", "eth1.vf", "state.json"]
