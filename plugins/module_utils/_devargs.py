@@ -157,7 +157,7 @@ def check_length(value, what="devargs"):
 
 
 def check_id(pid):
-    if not isinstance(pid, str) or not ID_RE.match(pid):
+    if not isinstance(pid, str) or not ID_RE.fullmatch(pid):
         raise DevargsError("pairing id %r is invalid: it must match ^[a-z0-9_]{1,32}$ "
                            "(it becomes part of DPDK device names and a file name)" % (pid,))
     return pid
@@ -165,7 +165,7 @@ def check_id(pid):
 
 def check_mac(mac, what="MAC", pid=None):
     where = "pairing %s: " % pid if pid is not None else ""
-    if not isinstance(mac, str) or not MAC_RE.match(mac):
+    if not isinstance(mac, str) or not MAC_RE.fullmatch(mac):
         raise DevargsError("%s%s %r is not a lowercase colon-separated MAC "
                            "(xx:xx:xx:xx:xx:xx)" % (where, what, mac))
     return mac
@@ -173,7 +173,7 @@ def check_mac(mac, what="MAC", pid=None):
 
 def check_pci(addr, pid=None):
     where = "pairing %s: " % pid if pid is not None else ""
-    if not isinstance(addr, str) or not PCI_RE.match(addr):
+    if not isinstance(addr, str) or not PCI_RE.fullmatch(addr):
         raise DevargsError("%sVF PCI address %r is not a full lowercase PCI address "
                            "(dddd:bb:dd.f, e.g. a2a3:00:02.0)" % (where, addr))
     return addr
@@ -190,7 +190,7 @@ def check_state_dir(state_dir):
     if not isinstance(state_dir, str) or not state_dir:
         raise DevargsError("state_dir must be a non-empty absolute path, got %r" % (state_dir,))
     _check_token(state_dir, "state_dir", None)
-    if not _SAFE_PATH_RE.match(state_dir):
+    if not _SAFE_PATH_RE.fullmatch(state_dir):
         raise DevargsError(
             "state_dir %r must be an absolute path made of letters, digits and ._/@+:- only "
             "(it is run by /bin/sh inside fail-safe's exec())" % (state_dir,))
@@ -473,7 +473,7 @@ def quote_word(word):
     """
     if not isinstance(word, str) or word == "":
         raise DevargsError("cannot quote empty or non-string argument %r" % (word,))
-    if _BARE_WORD_RE.match(word):
+    if _BARE_WORD_RE.fullmatch(word):
         return word
     if any(c in "'\"\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in word):
         raise DevargsError("EAL argument %r contains a quote, backslash or control "
@@ -502,7 +502,7 @@ def format_env(eal_args, var="NETVSC_EAL_ARGS"):
 
     The same line can be sourced by a POSIX shell (``. file; eval "set -- $NETVSC_EAL_ARGS"``).
     """
-    if not isinstance(var, str) or not ENV_VAR_RE.match(var):
+    if not isinstance(var, str) or not ENV_VAR_RE.fullmatch(var):
         raise DevargsError("environment variable name %r is invalid" % (var,))
     value = " ".join(quote_word(w) for w in _args_list(eal_args))
     escaped = re.sub(r'([\\"`$])', r"\\\1", value)
