@@ -19,7 +19,7 @@ VARIANT=minbase
 # systemd-analyze ships in "systemd"; /etc/udev/rules.d comes with "udev".
 PACKAGES=systemd,systemd-sysv,python3,dbus,iproute2,udev,kmod
 # Bump when the preparation steps below change, so that cached roots are rebuilt.
-RECIPE=1
+RECIPE=2
 
 CACHE=${NETVSC_NSPAWN_CACHE:-/var/cache/hyperv-netvsc/nspawn-bookworm}
 log() { printf '[build-root] %s\n' "$*" >&2; }
@@ -110,8 +110,9 @@ for unit in systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
             e2scrub_all.timer e2scrub_reap.service fstrim.timer; do
     ln -sfn /dev/null "$TMP/etc/systemd/system/$unit"
 done
-# A fixed mount point for the simulated Hyper-V sysfs tree (bind-mounted per instance).
-mkdir -p "$TMP/srv/netvsc-sysfs"
+# Mount point of the per-instance fixture dir (bind mount from the host); the simulated
+# Hyper-V sysfs tree is its "sys" subdir, so the builder may recreate that freely.
+mkdir -p "$TMP/srv/netvsc-fixture"
 for bin in python3 systemctl systemd-analyze systemd-detect-virt ip udevadm; do
     chroot "$TMP" sh -c "command -v $bin" >/dev/null || { log "missing $bin in root"; exit 1; }
 done
