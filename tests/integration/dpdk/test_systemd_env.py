@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""format_env() round trip through a real systemd (Debian 12, systemd 252, nspawn container).
+
+The EnvironmentFile written by format_env() is read by a unit whose command line uses
+`$NETVSC_EAL_ARGS` as a word of its own; the process must receive exactly render()'s argv
+(each `--vdev` value with its space and parentheses as ONE argument). `${NETVSC_EAL_ARGS}`
+is shown to give one single argument (so units must not use the braced form).
+
+Uses the Molecule helpers tests/molecule/build-root.sh (cached Debian root) and
+tests/molecule/nspawn.sh; skipped when they cannot run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.hyperv.netvsc.plugins.module_utils import _devargs
+
+from .conftest import REPO
+
+PAIRS = [{"id": "eth1", "mac": "00:0d:3a:03:1e:b1", "netvsc_name": "eth1", "driver": "hv_netvsc",
+          "vf": None},
+         {"id": "eth2", "mac": "00:0d:3a:03:1e:b2", "netvsc_name": "eth2", "driver": "hv_netvsc",
+          "vf": None}]
+TRICKY = ["--vdev", "x,exec(cat /run/a$b`c`),dev(y)", "a  b", "50%"]
+DUMP = ("#!/usr/bin/python3\nimport json, os, sys\n"
+        "json.dump(sys.argv[1:], open('/rt/out-' + os.environ['WHICH'], 'w'))\n")
+UNIT = ("[Service]\nType=oneshot\nEnvironmentFile=/rt/eal.env\nEnvironment=WHICH={which}\n"
+        "ExecStart=/usr/bin/python3 /rt/dump.py {expr}\n")
+
+
+@pytest.fixture
+def container(tmp_path):
+    if os.environ.get("NETVSC_SKIP_NSPAWN"):
+        pytest.skip("NETVSC_SKIP_NSPAWN set")
+    build = os.path.join(REPO, "tests", "molecule", "build-root.sh")
+    nspawn = os.path.join(REPO, "tests", "molecule", "nspawn.sh")
+    if not (os.access(build, os.X_OK) and os.access(nspawn, os.X_OK)):
+        pytest.skip("tests/molecule/build-root.sh or nspawn.sh missing")
+    root = subprocess.run([build], capture_output=True, text=True, timeout=600)
+    if root.returncode != 0:
+        pytest.skip("cannot build the nspawn root: %s" % root.stderr[-500:])
+    name = "devargs-env-%d" % os.getpid()
+    out = subprocess.run([nspawn, "start", name, root.stdout.strip(), "--bind",
+                          "%s:/rt" % tmp_path, "--timeout", "60"],
+                         capture_output=True, text=True, timeout=90)
+    if out.returncode != 0:
+        pytest.skip("cannot boot an nspawn container: %s" % out.stderr[-500:])
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    try:
+        yield info
+    finally:
+        subprocess.run([nspawn, "stop", name, str(info["nspawn_pid"]), info["cgroup"]],
+                       capture_output=True, timeout=90)
+
+
+def test_env_file_round_trip_real_systemd(container, tmp_path):
+    rendered = _devargs.render(PAIRS, mode="failsafe")
+    env = _devargs.format_env(rendered) + _devargs.format_env(TRICKY, var="TRICKY")
+    (tmp_path / "eal.env").write_text(env)
+    (tmp_path / "dump.py").write_text(DUMP)
+    units = {"split": "$NETVSC_EAL_ARGS", "braced": "${NETVSC_EAL_ARGS}", "tricky": "$TRICKY"}
+    for which, expr in units.items():
+        (tmp_path / ("rt-%s.service" % which)).write_text(UNIT.format(which=which, expr=expr))
+    script = ("cp /rt/rt-*.service /etc/systemd/system/ && systemctl daemon-reload && "
+              "systemctl start rt-split.service rt-braced.service rt-tricky.service")
+    done = subprocess.run(["nsenter", "-t", str(container["pid"]), "-a", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    print(env, end="")
+
+    def got(which):
+        return json.loads((tmp_path / ("out-" + which)).read_text())
+
+    assert got("split") == rendered.eal_args
+    # braced: the whole value (quotes included) as ONE argument
+    assert got("braced") == [" ".join(_devargs.quote_word(w) for w in rendered.eal_args)]
+    assert got("tricky") == TRICKY
