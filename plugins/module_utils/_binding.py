@@ -265,9 +265,14 @@ class Binder:
         plan.add("clear driver_override %s of %s" % (override, guid),
                  lambda: self.write_sysfs(path, ""))
 
-    def _plan_netvsc(self, guid, current, persist):
+    def plan_persistence_only(self, guid, pair_id=None):
+        """Plan removing the boot-time binding of a device that is not present now."""
+        return self._plan_netvsc(guid, None, True, live=False)
+
+    def _plan_netvsc(self, guid, current, persist, live=True):
         rule_path = udev_rule_path(self.udev_rules_dir, guid)
         plan = Plan(guid, NETVSC, current, None)
+        live = live and os.path.isdir(self._vmbus("devices", guid))
         if os.path.exists(rule_path):
             plan.add("remove %s" % rule_path, lambda: self._remove(rule_path))
             plan.diffs.append(self._text_diff(rule_path, _read(rule_path) or "", ""))
@@ -277,7 +282,7 @@ class Binder:
             plan.add("driverctl -b vmbus unset-override %s" % guid,
                      lambda: self._run(argv, "removing the driverctl override"))
             plan.diffs.append(self._text_diff("driverctl override of %s" % guid, UIO + "\n", ""))
-        if current != NETVSC:
+        if live and current != NETVSC:
             plan.diffs.append(self._text_diff("driver of VMBus device %s" % guid,
                                               "%s\n" % (current or "(none)"), NETVSC + "\n"))
             override = self.driver_override(guid)

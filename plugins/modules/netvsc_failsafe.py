@@ -1,0 +1,387 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: netvsc_failsafe
+short_description: Render DPDK EAL arguments for declared NetVSC/VF pairings
+version_added: 0.1.0
+description:
+  - Reads the pairing declarations written by M(hyperv.netvsc.netvsc_pair), finds each
+    declared NetVSC and its VF in sysfs, and renders the DPDK EAL arguments that make a DPDK
+    application survive VF hot-removal (host servicing) on Hyper-V and Azure.
+  - "Modes, per pairing: V(failsafe) renders
+    C(--vdev net_failsafe_<id>,mac=<mac>,hotplug_poll=<ms>,exec(cat <state_dir>/<id>.vf),dev(net_tap_<id>,remote=<netvsc>)),
+    once preceded by C(--vdev net_vdev_netvsc0,ignore=1); the hot-plug monitor keeps
+    C(<state_dir>/<id>.vf) up to date. V(vdev_netvsc) renders
+    C(--vdev net_vdev_netvsc<N>,iface=<netvsc>[,force=1]). V(netvsc_pmd) renders C(-a <vf pci>)
+    (MANA C(--vdev <pci>,mac=<mac>)) and needs the NetVSC declared with C(uio_hv_generic).
+    V(auto) picks V(netvsc_pmd) for pairings declared with C(uio_hv_generic), else V(failsafe)."
+  - A declared NetVSC that is not present now still renders in V(failsafe) mode, from its
+    declaration (last seen name and MAC), with a warning.
+  - Fail-safe over MANA VFs is refused (use V(netvsc_pmd)).
+  - Optionally writes the result to O(dest), atomically and only when it differs.
+author:
+  - hyperv.netvsc contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - hyperv.netvsc.paths
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Only with O(dest).
+  platform:
+    platforms: posix
+options:
+  pairs:
+    description:
+      - Pairings to render, in this order, by pairing id or by NetVSC (last seen name, MAC or
+        VMBus GUID of a declaration, or a live NetVSC name).
+      - Default is every declaration in O(config_dir), sorted by id.
+    type: list
+    elements: str
+  mode:
+    description:
+      - How the pairings are exposed to DPDK; see the description.
+    type: str
+    choices: [failsafe, vdev_netvsc, netvsc_pmd, auto]
+    default: failsafe
+  hotplug_poll:
+    description:
+      - Fail-safe C(hotplug_poll) in milliseconds, how often fail-safe re-runs C(exec()) while
+        no VF is plugged.
+    type: int
+    default: 2000
+  state_dir:
+    description:
+      - Directory where the hot-plug monitor publishes C(<id>.vf); used in C(exec(cat ...)).
+      - A plain absolute path (letters, digits, C(._/@+:-)), because fail-safe runs it through
+        C(/bin/sh).
+    type: path
+    default: /run/netvsc
+  dest:
+    description:
+      - File to write RV(content) to, for example a systemd C(EnvironmentFile).
+      - Its directory must exist.
+      - A new file gets the default permissions of files Ansible creates (umask based,
+        usually C(0644)); an existing file keeps its permissions unless O(dest_mode) is set.
+    type: path
+  dest_mode:
+    description:
+      - Permissions of O(dest), like the C(mode) option of M(ansible.builtin.file) (this
+        module's O(mode) is the DPDK mode), for example V("0640").
+    type: raw
+  owner:
+    description:
+      - Name (or uid) of the user that should own O(dest).
+    type: str
+  group:
+    description:
+      - Name (or gid) of the group that should own O(dest).
+    type: str
+  format:
+    description:
+      - Format of RV(content).
+      - V(args) is one argument per line (C(mapfile -t ARGS < file) in bash).
+      - V(env) is one C(NETVSC_EAL_ARGS="...") line for a systemd C(EnvironmentFile); use it as
+        C($NETVSC_EAL_ARGS) (not C(${NETVSC_EAL_ARGS})) as a word of its own in C(ExecStart=).
+      - V(json) is the rendering (C(eal_args), C(devargs), C(modes), C(warnings)) as JSON.
+    type: str
+    choices: [args, env, json]
+    default: args
+notes:
+  - A malformed declaration fails the task with the file and the problem.
+seealso:
+  - module: hyperv.netvsc.netvsc_pair
+  - module: hyperv.netvsc.netvsc_facts
+  - name: DPDK fail-safe poll mode driver
+    description: The sub-device grammar used by the V(failsafe) mode.
+    link: https://doc.dpdk.org/guides/nics/fail_safe.html
+"""
+
+EXAMPLES = r"""
+- name: Render fail-safe arguments for every declared pairing
+  hyperv.netvsc.netvsc_failsafe:
+  register: eal
+
+- name: Start testpmd with them
+  ansible.builtin.command:
+    argv: "{{ ['dpdk-testpmd', '-l', '0-1'] + eal.eal_args + ['--', '-i'] }}"
+
+- name: Write a systemd EnvironmentFile for a DPDK service
+  hyperv.netvsc.netvsc_failsafe:
+    pairs: [dpdk0, dpdk1]
+    mode: auto
+    format: env
+    dest: /etc/netvsc/eal.env
+    owner: root
+    group: root
+    dest_mode: "0644"
+  notify: Restart dpdk-app
+# [Service]
+# EnvironmentFile=/etc/netvsc/eal.env
+# ExecStart=/usr/bin/dpdk-app -l 0-3 $NETVSC_EAL_ARGS -- --app-options
+"""
+
+RETURN = r"""
+eal_args:
+  description: EAL arguments, one argv element each.
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - --vdev
+    - net_vdev_netvsc0,ignore=1
+    - --vdev
+    - net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,exec(cat /run/netvsc/dpdk0.vf),dev(net_tap_dpdk0,remote=eth1)
+devargs:
+  description: Devargs strings per pairing id (the shared C(net_vdev_netvsc0,ignore=1) is not repeated).
+  returned: success
+  type: dict
+  sample:
+    dpdk0:
+      - net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,exec(cat /run/netvsc/dpdk0.vf),dev(net_tap_dpdk0,remote=eth1)
+mode:
+  description: Mode chosen per pairing id (V(auto) resolved).
+  returned: success
+  type: dict
+  sample:
+    dpdk0: failsafe
+content:
+  description: The rendering in O(format), as written to O(dest).
+  returned: success
+  type: str
+  sample: |
+    --vdev
+    net_vdev_netvsc0,ignore=1
+    --vdev
+    net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,exec(cat /run/netvsc/dpdk0.vf),dev(net_tap_dpdk0,remote=eth1)
+pairs:
+  description: Per pairing id, the NetVSC and VF the rendering used.
+  returned: success
+  type: dict
+  contains:
+    netvsc_name:
+      description: NetVSC netdev name (the declaration's last seen name when it is not present),
+        V(null) for a NetVSC bound to C(uio_hv_generic).
+      type: str
+      returned: always
+      sample: eth1
+    mac:
+      description: NetVSC MAC.
+      type: str
+      returned: always
+      sample: "00:0d:3a:03:1e:b1"
+    present:
+      description: Whether the NetVSC is present now.
+      type: bool
+      returned: always
+      sample: true
+    vf:
+      description: PCI address of the VF paired now, V(null) when none.
+      type: str
+      returned: always
+      sample: "a2a3:00:02.0"
+  sample:
+    dpdk0:
+      netvsc_name: eth1
+      mac: "00:0d:3a:03:1e:b1"
+      present: true
+      vf: "a2a3:00:02.0"
+dest:
+  description: The O(dest) path, when given.
+  returned: when O(dest) is set
+  type: str
+  sample: /etc/netvsc/eal.env
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ..module_utils import _declarations as decls
+from ..module_utils import _devargs
+from ..module_utils._scan import normalize_guid, normalize_mac, scan
+
+
+def _matches(declaration, token, live_name):
+    """Whether a user token selects declaration: id, last seen name, live name, MAC or GUID."""
+    ident = declaration["netvsc"]
+    token = str(token).strip()
+    mac, guid = normalize_mac(token), normalize_guid(token)
+    return bool(token == declaration["id"]
+                or token == ident.get("name")
+                or (live_name is not None and token == live_name)
+                or (mac and normalize_mac(ident.get("mac") or "") == mac)
+                or (guid and normalize_guid(ident.get("vmbus_id") or "") == guid))
+
+
+def select(declarations, snapshot, wanted):
+    """The declarations to render, in the order asked; raise ValueError naming a bad token."""
+    resolved = [(d, decls.resolve(d, snapshot)[1]) for d in declarations]
+    if not wanted:
+        return resolved
+    chosen = []
+    for token in wanted:
+        by_id = [item for item in resolved if item[0]["id"] == token]
+        found = by_id or [item for item in resolved
+                          if _matches(item[0], token, item[1]["name"] if item[1] else None)]
+        if not found:
+            raise ValueError("no pairing declaration matches %s; declared pairings: %s"
+                             % (token, ", ".join(d["id"] for d in declarations) or "none"))
+        if len(found) > 1:
+            raise ValueError("%s matches several pairing declarations (%s); use the pairing id"
+                             % (token, ", ".join(item[0]["id"] for item in found)))
+        if found[0] not in chosen:
+            chosen.append(found[0])
+    return chosen
+
+
+def pairing_input(declaration, iface, warn):
+    """The per-pairing dict _devargs.render() takes."""
+    ident = declaration["netvsc"]
+    driver = declaration["driver"]
+    if iface is None:
+        warn("pairing %s: the NetVSC %s (MAC %s) is not present now; rendering from its "
+             "declaration (last seen name)" % (declaration["id"], ident.get("name") or "?",
+                                               ident.get("mac") or "unknown"))
+        name = None if driver == "uio_hv_generic" else ident.get("name")
+        mac = ident.get("mac")
+        vf = None
+    else:
+        if driver == "uio_hv_generic" and iface["driver"] != "uio_hv_generic":
+            warn("pairing %s is declared with uio_hv_generic but the NetVSC is bound to %s now; "
+                 "the netvsc PMD will not find it (run hyperv.netvsc.netvsc_pair again)"
+                 % (declaration["id"], iface["driver"] or "no driver"))
+        name = iface["name"] if iface["name"] is not None else (
+            None if driver == "uio_hv_generic" else ident.get("name"))
+        mac = iface["mac"] or ident.get("mac")
+        live_vf = iface["vf"]
+        vf = None if live_vf is None else {
+            "pci_address": live_vf["pci_address"], "mac": live_vf["mac"], "kind": live_vf["kind"]}
+    return {
+        "id": declaration["id"],
+        "mac": normalize_mac(mac or "") or mac,
+        "netvsc_name": name,
+        "vmbus_id": (iface and iface["vmbus_id"]) or ident.get("vmbus_id"),
+        "driver": driver,
+        "forced": bool(declaration.get("force", False)),
+        "vf": vf,
+    }
+
+
+FORMATTERS = {
+    "args": lambda rendered: _devargs.format_args(rendered.eal_args),
+    "env": lambda rendered: _devargs.format_env(rendered.eal_args),
+    "json": _devargs.format_json,
+}
+
+
+def write_dest(module, dest, content):
+    """Atomically replace dest when content differs; return (changed, diff)."""
+    try:
+        with open(dest) as handle:
+            before = handle.read()
+    except FileNotFoundError:
+        before = None
+    except OSError as exc:
+        module.fail_json(msg="cannot read %s (%s)" % (dest, exc.strerror))
+    if os.path.isdir(dest):
+        module.fail_json(msg="dest %s is a directory" % dest)
+    directory = os.path.dirname(dest) or "."
+    if not os.path.isdir(directory):
+        module.fail_json(msg="the directory of dest, %s, does not exist" % directory)
+    changed = before != content
+    diff = {"before_header": dest if before is not None else "%s (absent)" % dest,
+            "after_header": dest, "before": before or "", "after": content}
+    if changed and not module.check_mode:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=module.tmpdir)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(content)
+        except OSError as exc:
+            module.fail_json(msg="cannot write a temporary file for %s (%s)" % (dest, exc.strerror))
+        module.atomic_move(tmp, dest)
+    return changed, diff
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            pairs=dict(type="list", elements="str"),
+            mode=dict(type="str", choices=list(_devargs.MODES), default="failsafe"),
+            hotplug_poll=dict(type="int", default=2000),
+            state_dir=dict(type="path", default="/run/netvsc"),
+            dest=dict(type="path"),
+            format=dict(type="str", choices=["args", "env", "json"], default="args"),
+            dest_mode=dict(type="raw"),
+            owner=dict(type="str"),
+            group=dict(type="str"),
+            config_dir=dict(type="path", default=decls.DEFAULT_CONFIG_DIR),
+            sysfs_root=dict(type="path", default="/sys"),
+        ),
+        required_by=dict(dest_mode="dest", owner="dest", group="dest"),
+        supports_check_mode=True,
+    )
+    params = module.params
+    declarations, errors = decls.load_all(params["config_dir"])
+    if errors:
+        module.fail_json(msg="broken pairing declaration: %s" % "; ".join(errors), errors=errors)
+    snapshot = scan(params["sysfs_root"], known_macs=decls.known_macs(declarations))
+    if not snapshot.hyperv:
+        module.fail_json(msg="this host is not a Hyper-V/Azure guest (no VMBus in %s)"
+                         % params["sysfs_root"])
+    for warning in snapshot.warnings:
+        module.warn(warning)
+    if not declarations:
+        module.fail_json(msg="no pairing declarations in %s; declare pairings with "
+                         "hyperv.netvsc.netvsc_pair first" % params["config_dir"])
+    try:
+        selected = select(declarations, snapshot, params["pairs"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+
+    pairs = [pairing_input(declaration, iface, module.warn) for declaration, iface in selected]
+    try:
+        rendered = _devargs.render(pairs, mode=params["mode"], hotplug_poll=params["hotplug_poll"],
+                                   state_dir=params["state_dir"])
+        content = FORMATTERS[params["format"]](rendered)
+    except _devargs.DevargsError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in rendered.warnings:
+        module.warn(warning)
+
+    result = dict(
+        changed=False,
+        eal_args=rendered.eal_args,
+        devargs=rendered.devargs,
+        mode=rendered.modes,
+        content=content,
+        pairs=dict((p["id"], {"netvsc_name": p["netvsc_name"], "mac": p["mac"],
+                              "present": iface is not None,
+                              "vf": p["vf"]["pci_address"] if p["vf"] else None})
+                   for p, (_declaration, iface) in zip(pairs, selected)),
+    )
+    dest = params["dest"]
+    if dest:
+        changed, diff = write_dest(module, dest, content)
+        file_args = module.load_file_common_arguments(
+            dict(mode=params["dest_mode"], owner=params["owner"], group=params["group"]), path=dest)
+        if not module.check_mode or os.path.exists(dest):
+            changed = module.set_fs_attributes_if_different(file_args, changed)
+        result.update(changed=changed, dest=dest)
+        if module._diff and diff["before"] != diff["after"]:
+            result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

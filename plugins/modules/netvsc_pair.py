@@ -1,0 +1,570 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: netvsc_pair
+short_description: Declare a NetVSC/VF pairing for DPDK on Hyper-V and Azure guests
+version_added: 0.1.0
+description:
+  - Writes a pairing declaration, C(<config_dir>/<id>.json), that names one NetVSC (synthetic
+    Hyper-V NIC) by identities that survive renames and rebinding (MAC first, then VMBus GUID).
+    M(hyperv.netvsc.netvsc_failsafe) and the hot-plug monitor read these declarations.
+  - The VF is not written to the declaration; it comes and goes (host servicing) and is found
+    live by the pairing rule of M(hyperv.netvsc.netvsc_facts). The live NetVSC and VF are
+    returned in RV(pair).
+  - With O(driver=uio_hv_generic) the NetVSC is taken from the kernel network stack and bound
+    to C(uio_hv_generic) for the DPDK netvsc PMD, and the binding is made persistent across
+    reboots. The MAC is recorded first, because the netdev disappears.
+  - "Refuses, changing nothing: a name that is not a NetVSC (the message lists the valid ones,
+    or names the NetVSC of a VF), a host that is not a Hyper-V/Azure guest, a NetVSC that has
+    IP addresses (it carries traffic, maybe your management connection) unless O(force=true),
+    an O(id) already used for another NetVSC, a NetVSC already declared under another id, and
+    with O(require_vf=true) a NetVSC without a VF after O(wait_for_vf) seconds."
+author:
+  - hyperv.netvsc contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - hyperv.netvsc.paths
+attributes:
+  check_mode:
+    support: full
+    details: Read-only commands (C(driverctl -b vmbus list-overrides)) still run.
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+options:
+  netvsc:
+    description:
+      - The NetVSC, by netdev name (V(eth1)), MAC or VMBus GUID.
+      - A NetVSC bound to C(uio_hv_generic) has no netdev; it is found by its VMBus GUID, or
+        through its declaration by its last seen name or MAC.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) writes the declaration (and binds the driver).
+      - V(absent) removes it; if it was declared with C(uio_hv_generic), the NetVSC is given
+        back to C(hv_netvsc) and the boot-time binding is removed.
+    type: str
+    choices: [present, absent]
+    default: present
+  id:
+    description:
+      - Pairing id, used in file names and DPDK device names (C(net_failsafe_<id>)).
+      - Must match C(^[a-z0-9_]{1,32}$).
+      - Defaults to the NetVSC MAC without colons, for example V(000d3a031eb1).
+      - With O(state=absent) it selects the declaration to remove; it must declare this NetVSC.
+    type: str
+  require_vf:
+    description:
+      - Fail when no VF is paired with the NetVSC after O(wait_for_vf) seconds.
+      - Recorded in the declaration.
+    type: bool
+    default: false
+  wait_for_vf:
+    description:
+      - Seconds to wait for a VF to pair with the NetVSC (sysfs is read every half second).
+      - Waiting ends as soon as a VF is seen. Without O(require_vf=true) a missing VF is only
+        a warning.
+    type: int
+    default: 0
+  force:
+    description:
+      - Pair a NetVSC that has IP addresses. Such a NetVSC carries routed traffic, maybe your
+        management connection; with O(driver=uio_hv_generic) the netdev and its addresses go
+        away.
+      - Recorded in the declaration (it becomes C(force=1) for vdev_netvsc).
+    type: bool
+    default: false
+  driver:
+    description:
+      - Driver for the NetVSC VMBus device.
+      - V(hv_netvsc) keeps the kernel netdev (for the fail-safe and vdev_netvsc modes). If the
+        device is bound to C(uio_hv_generic), it is bound back.
+      - V(uio_hv_generic) is needed by the DPDK netvsc PMD. The module loads the module,
+        registers the NetVSC class id with it, unbinds the device from C(hv_netvsc) and binds it
+        to C(uio_hv_generic). It persists the binding with C(driverctl -b vmbus set-override)
+        when C(driverctl) is installed, else with a udev rule
+        C(<udev_rules_dir>/70-hyperv-netvsc-<vmbus guid>.rules) that, when the device is added
+        (at boot too), sets its C(driver_override), loads C(uio_hv_generic) and re-probes it.
+        Kernel 4.18 or later is needed for C(driver_override) on VMBus.
+    type: str
+    choices: [hv_netvsc, uio_hv_generic]
+    default: hv_netvsc
+  udev_rules_dir:
+    description:
+      - Directory of the udev rule that persists a C(uio_hv_generic) binding when C(driverctl)
+        is not installed.
+      - Use V(/run/udev/rules.d) for a binding that does not survive a reboot.
+    type: path
+    default: /etc/udev/rules.d
+notes:
+  - The declaration file is written atomically with mode C(0644); O(config_dir) is created with
+    mode C(0755).
+  - A rerun with the same options changes nothing. The live VF state is reported, not written.
+  - Files touched for O(driver=uio_hv_generic), besides the declaration,
+    C(<sysfs_root>/bus/vmbus/drivers/uio_hv_generic/new_id),
+    C(<sysfs_root>/bus/vmbus/drivers/hv_netvsc/unbind),
+    C(<sysfs_root>/bus/vmbus/drivers/uio_hv_generic/bind), either C(/etc/driverctl.d/vmbus-<guid>)
+    (through C(driverctl)) or C(<udev_rules_dir>/70-hyperv-netvsc-<guid>.rules).
+seealso:
+  - module: hyperv.netvsc.netvsc_facts
+  - module: hyperv.netvsc.netvsc_failsafe
+  - name: DPDK netvsc poll mode driver
+    description: Binding a NetVSC to uio_hv_generic.
+    link: https://doc.dpdk.org/guides/nics/netvsc.html
+"""
+
+EXAMPLES = r"""
+- name: Declare eth1 for DPDK fail-safe, waiting up to 30 s for its VF
+  hyperv.netvsc.netvsc_pair:
+    netvsc: eth1
+    id: dpdk0
+    require_vf: true
+    wait_for_vf: 30
+
+- name: Give eth2 to the DPDK netvsc PMD (bound to uio_hv_generic, persistent)
+  hyperv.netvsc.netvsc_pair:
+    netvsc: eth2
+    id: dpdk1
+    driver: uio_hv_generic
+
+- name: Rerun later; the netdev is gone, the declaration still finds the NetVSC by name
+  hyperv.netvsc.netvsc_pair:
+    netvsc: eth2
+    id: dpdk1
+    driver: uio_hv_generic
+
+- name: Remove a pairing and give the NetVSC back to the kernel
+  hyperv.netvsc.netvsc_pair:
+    netvsc: "00:0d:3a:03:18:c9"
+    id: dpdk1
+    state: absent
+"""
+
+RETURN = r"""
+pair:
+  description: The pairing after the task.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Pairing id.
+      type: str
+      returned: always
+      sample: dpdk0
+    path:
+      description: Path of the declaration file.
+      type: str
+      returned: always
+      sample: /etc/netvsc/pairs.d/dpdk0.json
+    declaration:
+      description: The declaration as written (the file content), V(null) after O(state=absent).
+      type: dict
+      returned: always
+      sample:
+        driver: hv_netvsc
+        force: false
+        format: 1
+        id: dpdk0
+        netvsc:
+          mac: "00:0d:3a:03:1e:b1"
+          name: eth1
+          vmbus_id: 000d3a03-1eb1-000d-3a03-1eb1000d3a03
+        require_vf: false
+    netvsc:
+      description:
+        - The live NetVSC, the same dict as in RV(hyperv.netvsc.netvsc_facts#module:ansible_facts.netvsc.interfaces),
+          or V(null) when it is not present now.
+        - In check mode it shows the state before the task.
+      type: dict
+      returned: always
+      sample:
+        name: eth1
+        mac: "00:0d:3a:03:1e:b1"
+        vmbus_id: 000d3a03-1eb1-000d-3a03-1eb1000d3a03
+        driver: hv_netvsc
+        ifindex: 3
+        mtu: 1500
+        operstate: up
+        addresses: []
+        vf: {}
+    vf:
+      description: The live VF paired with the NetVSC (same dict as in
+        RV(hyperv.netvsc.netvsc_facts#module:ansible_facts.netvsc.interfaces.vf)), V(null) when none.
+      type: dict
+      returned: always
+      sample:
+        name: enP41635s2
+        mac: "00:0d:3a:03:1e:b1"
+        pci_address: "a2a3:00:02.0"
+        driver: mlx5_core
+        kind: mlx5
+        paired_by: kernel
+    paired_by:
+      description: How the VF was paired (V(kernel) master link, V(mac) match), V(null) when no VF.
+      type: str
+      returned: always
+      sample: kernel
+    persistence:
+      description: How a C(uio_hv_generic) binding persists, V(driverctl) or the udev rule path;
+        V(null) with C(hv_netvsc).
+      type: str
+      returned: always
+      sample: /etc/udev/rules.d/70-hyperv-netvsc-000d3a03-1eb1-000d-3a03-1eb1000d3a03.rules
+binding_steps:
+  description: Driver binding steps taken (planned, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - modprobe uio_hv_generic
+    - bind 000d3a03-1eb1-000d-3a03-1eb1000d3a03 to uio_hv_generic
+"""
+
+import os
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ..module_utils import _binding
+from ..module_utils import _declarations as decls
+from ..module_utils._scan import InterfaceError, normalize_guid, normalize_mac, scan
+
+POLL_INTERVAL = 0.5
+
+
+def _identity_matches(declaration, iface):
+    """Whether declaration names the NetVSC fact dict iface (MAC or VMBus GUID)."""
+    ident = declaration["netvsc"]
+    mac, guid = normalize_mac(ident.get("mac") or ""), normalize_guid(ident.get("vmbus_id") or "")
+    return bool((mac and iface.get("mac") == mac) or (guid and iface.get("vmbus_id") == guid))
+
+
+def _token_matches(declaration, token):
+    """Whether the user's token is a declaration's last seen name, MAC or GUID."""
+    ident = declaration["netvsc"]
+    token = str(token).strip()
+    mac, guid = normalize_mac(token), normalize_guid(token)
+    return bool(token == ident.get("name")
+                or (mac and normalize_mac(ident.get("mac") or "") == mac)
+                or (guid and normalize_guid(ident.get("vmbus_id") or "") == guid))
+
+
+def _describe(declaration):
+    ident = declaration["netvsc"]
+    return "%s (MAC %s, VMBus %s)" % (ident.get("name") or "no netdev", ident.get("mac") or "unknown",
+                                      ident.get("vmbus_id") or "unknown")
+
+
+class PairModule:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.config_dir = self.params["config_dir"]
+        declarations, errors = decls.load_all(self.config_dir)
+        for error in errors:
+            module.warn("ignoring a broken pairing declaration: %s" % error)
+        self.declarations = declarations
+        self.snapshot = self._scan()
+        for warning in self.snapshot.warnings:
+            module.warn(warning)
+        self.binder = _binding.Binder(
+            self.params["sysfs_root"],
+            run=lambda argv: module.run_command(argv),
+            which=lambda name: module.get_bin_path(name),
+            udev_rules_dir=self.params["udev_rules_dir"])
+
+    def fail(self, msg, **extra):
+        self.module.fail_json(msg=msg, **extra)
+
+    def _scan(self):
+        return scan(self.params["sysfs_root"], known_macs=decls.known_macs(self.declarations))
+
+    # ------------------------------------------------------------------ finding
+
+    def find(self):
+        """Return (iface or None, declaration found through the token or None).
+
+        A live NetVSC wins; a NetVSC without a netdev is found through a declaration that
+        names the token (last seen name, MAC or GUID).
+        """
+        token = self.params["netvsc"]
+        try:
+            return self.snapshot.lookup(token)[1], None
+        except InterfaceError as exc:
+            error = exc
+        for declaration in self.declarations:
+            if _token_matches(declaration, token):
+                return decls.resolve(declaration, self.snapshot)[1], declaration
+        self.fail(str(error))
+
+    def _by_id(self, pair_id):
+        for declaration in self.declarations:
+            if declaration["id"] == pair_id:
+                return declaration
+        return None
+
+    # ---------------------------------------------------------------- reading
+
+    @staticmethod
+    def _read(path):
+        try:
+            with open(path) as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise OSError("cannot read %s (%s)" % (path, exc.strerror))
+
+    def _wait_for_vf(self, iface):
+        """Poll sysfs until iface has a VF or wait_for_vf seconds passed; return (iface, waited)."""
+        wait = max(0, self.params["wait_for_vf"])
+        start = time.monotonic()
+        deadline = start + wait
+        guid = iface["vmbus_id"]
+        while iface["vf"] is None and time.monotonic() < deadline:
+            time.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
+            snapshot = self._scan()
+            for candidate in snapshot.interfaces.values():
+                if candidate["vmbus_id"] == guid:
+                    self.snapshot, iface = snapshot, candidate
+                    break
+        return iface, time.monotonic() - start
+
+    # ----------------------------------------------------------------- present
+
+    def present(self):
+        params = self.params
+        iface, via = self.find()
+        if iface is None:
+            self.fail("the NetVSC %s declared in %s is not present on this host now"
+                      % (_describe(via), decls.path_for(self.config_dir, via["id"])))
+        if via is None:  # keep the last seen name of a NetVSC that has lost its netdev
+            via = next((d for d in self.declarations if _identity_matches(d, iface)), None)
+        name = iface["name"] or (via and via["netvsc"].get("name")) or iface["vmbus_id"]
+        mac = iface["mac"] or (via and via["netvsc"].get("mac"))
+        pair_id = params["id"]
+        if pair_id is None:
+            if not mac:
+                self.fail("the MAC of %s is unknown (it has no netdev and no declaration); pass id"
+                          % name)
+            pair_id = decls.default_id(mac)
+        try:
+            path = decls.path_for(self.config_dir, pair_id)
+        except decls.DeclarationError as exc:
+            self.fail(str(exc))
+
+        for declaration in self.declarations:
+            same = _identity_matches(declaration, dict(iface, mac=mac))
+            if declaration["id"] == pair_id and not same:
+                self.fail("pairing id %s is already used in %s for another NetVSC, %s; choose another id"
+                          % (pair_id, path, _describe(declaration)))
+            if declaration["id"] != pair_id and same:
+                self.fail("%s is already declared as pairing %s in %s; use id: %s, or remove that "
+                          "pairing first (state: absent)" % (
+                              name, declaration["id"],
+                              decls.path_for(self.config_dir, declaration["id"]), declaration["id"]))
+
+        if iface["addresses"] and not params["force"]:
+            self.fail("%s has addresses %s: it carries traffic, maybe your management connection; "
+                      "refusing (force: true to override)" % (name, ", ".join(iface["addresses"])))
+
+        iface, waited = self._wait_for_vf(iface)
+        if iface["vf"] is None:
+            if params["require_vf"]:
+                self.fail("no VF is paired with %s after waiting %.1f s (require_vf: true); is "
+                          "Accelerated Networking (SR-IOV) enabled for this NIC? Raise wait_for_vf "
+                          "to wait for a VF during host servicing" % (name, waited))
+            elif params["wait_for_vf"] > 0:
+                self.module.warn("no VF is paired with %s after waiting %.1f s" % (name, waited))
+
+        identity = dict(iface, name=iface["name"] or (via and via["netvsc"].get("name")), mac=mac)
+        try:
+            declaration = decls.build(pair_id, identity, params["driver"], params["require_vf"],
+                                      params["force"])
+        except decls.DeclarationError as exc:
+            self.fail(str(exc))
+        after = decls.dumps(declaration)
+        try:
+            before = self._read(path)
+        except OSError as exc:
+            self.fail(str(exc))
+
+        previous = self._by_id(pair_id)
+        plan = self._plan(iface["vmbus_id"], params["driver"], pair_id,
+                          persist=bool(previous and previous["driver"] == _binding.UIO))
+        changed = before != after or plan.changed
+        diffs = [self._diff(path, before, after)] if before != after else []
+        diffs.extend(plan.diffs)
+
+        if changed and not self.module.check_mode:
+            if before != after:
+                self._write(path, after)
+            self._apply(plan, "the declaration %s was written" % path if before != after else None)
+            self.snapshot = self._scan()
+            iface = self._relocate(iface)
+        return self._result(changed, pair_id, path, declaration, iface, plan, diffs)
+
+    # ------------------------------------------------------------------ absent
+
+    def absent(self):
+        pair_id = self.params["id"]
+        token = self.params["netvsc"]
+        try:
+            iface = self.snapshot.lookup(token)[1]
+            lookup_error = None
+        except InterfaceError as exc:
+            iface, lookup_error = None, exc
+        if pair_id is not None:
+            try:
+                path = decls.path_for(self.config_dir, pair_id)
+            except decls.DeclarationError as exc:
+                self.fail(str(exc))
+            target = self._by_id(pair_id)
+            if target is not None:
+                named = _identity_matches(target, iface) if iface else _token_matches(target, token)
+                if not named:
+                    self.fail("pairing %s (%s) declares %s, not %s; nothing removed"
+                              % (pair_id, path, _describe(target), token))
+        else:
+            matching = [d for d in self.declarations
+                        if (iface and _identity_matches(d, iface)) or _token_matches(d, token)]
+            target = matching[0] if matching else None
+            pair_id = target["id"] if target else (iface and iface["mac"] and decls.default_id(iface["mac"]))
+            path = decls.path_for(self.config_dir, pair_id) if pair_id else None
+        if target is None and iface is None:
+            self.fail(str(lookup_error))
+        if iface is None and target is not None:
+            iface = decls.resolve(target, self.snapshot)[1]
+
+        try:
+            before = self._read(path) if path else None
+        except OSError as exc:
+            self.fail(str(exc))
+        guid = (iface and iface["vmbus_id"]) or (target and normalize_guid(target["netvsc"].get("vmbus_id") or ""))
+        plan = _binding.Plan(guid, _binding.NETVSC, None, None)
+        if guid and ((target and target["driver"] == _binding.UIO)
+                     or os.path.exists(_binding.udev_rule_path(self.params["udev_rules_dir"], guid))):
+            plan = self._plan(guid, _binding.NETVSC, pair_id,
+                              persist=bool(target and target["driver"] == _binding.UIO),
+                              live=iface is not None)
+        changed = before is not None or plan.changed
+        diffs = [self._diff(path, before, "")] if before is not None else []
+        diffs.extend(plan.diffs)
+        if changed and not self.module.check_mode:
+            self._apply(plan, None)
+            if before is not None:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    self.fail("cannot remove %s (%s)" % (path, exc.strerror))
+            self.snapshot = self._scan()
+            iface = self._relocate(iface) if iface else None
+        return self._result(changed, pair_id, path, None, iface, plan, diffs)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _plan(self, guid, driver, pair_id, persist, live=True):
+        if not guid:
+            self.fail("the NetVSC has no VMBus GUID in %s; cannot change its driver"
+                      % self.params["sysfs_root"])
+        try:
+            if not live:
+                return self.binder.plan_persistence_only(guid, pair_id)
+            return self.binder.plan(guid, driver, pair_id, persist=persist)
+        except _binding.BindingError as exc:
+            self.fail(str(exc))
+
+    def _apply(self, plan, done):
+        try:
+            plan.apply()
+        except _binding.BindingError as exc:
+            self.fail("%s%s" % (exc, "; %s, rerun the task to finish the binding" % done if done else ""))
+
+    def _relocate(self, iface):
+        """The fresh fact dict of the same NetVSC (its netdev may be gone after binding)."""
+        for candidate in self.snapshot.interfaces.values():
+            if candidate["vmbus_id"] == iface["vmbus_id"]:
+                return candidate
+        return None
+
+    def _write(self, path, content):
+        module = self.module
+        try:
+            if not os.path.isdir(self.config_dir):
+                os.makedirs(self.config_dir, 0o755)
+                os.chmod(self.config_dir, 0o755)
+            fd, tmp = tempfile.mkstemp(dir=module.tmpdir)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(content)
+            os.chmod(tmp, 0o644)
+        except OSError as exc:
+            self.fail("cannot write %s (%s)" % (path, exc.strerror))
+        module.atomic_move(tmp, path)
+        module.set_mode_if_different(path, "0644", False)
+
+    def _diff(self, path, before, after):
+        return {"before_header": path if before is not None else "%s (absent)" % path,
+                "after_header": path if after else "%s (absent)" % path,
+                "before": before or "", "after": after}
+
+    def _result(self, changed, pair_id, path, declaration, iface, plan, diffs):
+        vf = iface["vf"] if iface else None
+        result = dict(
+            changed=changed,
+            binding_steps=plan.descriptions,
+            pair=dict(
+                id=pair_id,
+                path=path,
+                declaration=declaration,
+                netvsc=iface,
+                vf=vf,
+                paired_by=vf["paired_by"] if vf else None,
+                persistence=plan.persistence,
+            ),
+        )
+        if self.module._diff and diffs:
+            result["diff"] = diffs[0] if len(diffs) == 1 else diffs
+        return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            netvsc=dict(type="str", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            id=dict(type="str"),
+            require_vf=dict(type="bool", default=False),
+            wait_for_vf=dict(type="int", default=0),
+            force=dict(type="bool", default=False),
+            driver=dict(type="str", choices=list(_binding.DRIVERS), default=_binding.NETVSC),
+            udev_rules_dir=dict(type="path", default=_binding.DEFAULT_UDEV_RULES_DIR),
+            config_dir=dict(type="path", default=decls.DEFAULT_CONFIG_DIR),
+            sysfs_root=dict(type="path", default="/sys"),
+        ),
+        supports_check_mode=True,
+    )
+    pair = PairModule(module)
+    if not pair.snapshot.hyperv:
+        module.fail_json(msg="this host is not a Hyper-V/Azure guest (no VMBus in %s)"
+                         % module.params["sysfs_root"])
+    if module.params["state"] == "present":
+        result = pair.present()
+    else:
+        result = pair.absent()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

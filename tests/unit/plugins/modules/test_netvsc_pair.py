@@ -1,0 +1,500 @@
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netvsc_pair through the real AnsibleModule entry point, on fixture sysfs trees.
+
+Commands (modprobe, driverctl) are replaced at AnsibleModule.run_command/get_bin_path only;
+sysfs writes land in the tree's plain bind/unbind/new_id files, which the tests read back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations, _binding
+from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_pair
+from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
+    CASES, build, case_addresses, write_simulated_addresses)
+
+ETH1_MAC = "00:0d:3a:03:1e:b1"
+ETH1_GUID = "000d3a03-1eb1-000d-3a03-1eb1000d3a03"
+ETH1_ID = "000d3a031eb1"
+DRIVER_FILES = ("bind", "unbind", "new_id")
+
+
+# -- harness ----------------------------------------------------------------------------------
+
+class Commands:
+    """Records run_command calls; which binaries exist is configurable."""
+
+    def __init__(self, binaries=("modprobe",), overrides=""):
+        self.calls = []
+        self.binaries = set(binaries)
+        self.overrides = overrides
+
+    def run_command(self, module, args, **kwargs):
+        self.calls.append(list(args))
+        if args[-1] == "list-overrides":
+            return 0, self.overrides, ""
+        return 0, "", ""
+
+    def get_bin_path(self, module, name, *args, **kwargs):
+        return "/usr/sbin/%s" % name if name in self.binaries else None
+
+
+@pytest.fixture
+def commands(monkeypatch):
+    cmds = Commands()
+    monkeypatch.setattr(basic.AnsibleModule, "run_command",
+                        lambda self, args, **kw: cmds.run_command(self, args, **kw))
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
+                        lambda self, name, *a, **kw: cmds.get_bin_path(self, name, *a, **kw))
+    return cmds
+
+
+def make_tree(tmp_path, case, addresses=True):
+    """Build a case, its driver control files, and (opt-in) its simulated addresses."""
+    root = tmp_path / "sys"
+    build(CASES[case], str(root))
+    for driver in ("hv_netvsc", "uio_hv_generic") if (root / "bus" / "vmbus").is_dir() else ():
+        directory = root / "bus" / "vmbus" / "drivers" / driver
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in DRIVER_FILES:
+            path = directory / name
+            if not path.exists():
+                path.write_text("")
+    if addresses:
+        write_simulated_addresses(CASES[case], str(root))
+    return root
+
+
+class Env:
+    def __init__(self, tmp_path, case="cx5_4nic", addresses=True):
+        self.root = make_tree(tmp_path, case, addresses)
+        self.config_dir = tmp_path / "etc" / "netvsc" / "pairs.d"
+        self.udev_dir = tmp_path / "etc" / "udev" / "rules.d"
+
+    def args(self, **kwargs):
+        args = dict(sysfs_root=str(self.root), config_dir=str(self.config_dir),
+                    udev_rules_dir=str(self.udev_dir))
+        args.update(kwargs)
+        return args
+
+    def driver_file(self, driver, name):
+        path = self.root / "bus" / "vmbus" / "drivers" / driver / name
+        return path.read_text() if path.exists() else ""
+
+    def written(self):
+        """{driver/file: content} of every non-empty driver control file."""
+        found = {}
+        for driver in ("hv_netvsc", "uio_hv_generic"):
+            for name in DRIVER_FILES:
+                text = self.driver_file(driver, name)
+                if text:
+                    found["%s/%s" % (driver, name)] = text
+        return found
+
+    def declarations(self):
+        if not self.config_dir.exists():
+            return {}
+        return dict((p.name, p.read_text()) for p in sorted(self.config_dir.iterdir()))
+
+
+def run(capsys, args, check_mode=False, diff=False):
+    args = dict(args)
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    if diff:
+        args["_ansible_diff"] = True
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exc:
+            netvsc_pair.main()
+    result = json.loads(capsys.readouterr().out)
+    result["rc"] = exc.value.code
+    result["warnings"] = [warning_text(w) for w in result.get("warnings", [])]
+    return result
+
+
+def warning_text(warning):
+    """ansible-core 2.19 returns warnings as {"event": {"msg": ...}}; older cores as str."""
+    if isinstance(warning, dict):
+        return warning.get("event", warning).get("msg", str(warning))
+    return warning
+
+
+@pytest.fixture
+def env(tmp_path, commands):
+    return Env(tmp_path)
+
+
+# -- present ------------------------------------------------------------------------------------
+
+def test_present_writes_declaration(env, capsys, commands):
+    result = run(capsys, env.args(netvsc="eth1"))
+    assert result["rc"] == 0, result
+    assert result["changed"] is True
+    path = env.config_dir / ("%s.json" % ETH1_ID)
+    content = path.read_text()
+    assert json.loads(content) == {
+        "driver": "hv_netvsc", "force": False, "format": 1, "id": ETH1_ID,
+        "netvsc": {"mac": ETH1_MAC, "name": "eth1", "vmbus_id": ETH1_GUID},
+        "require_vf": False}
+    assert content == _declarations.dumps(json.loads(content))
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
+    assert oct(env.config_dir.stat().st_mode & 0o777) == "0o755"
+    pair = result["pair"]
+    assert pair["id"] == ETH1_ID and pair["path"] == str(path)
+    assert pair["declaration"]["netvsc"]["mac"] == ETH1_MAC
+    assert pair["netvsc"]["name"] == "eth1" and pair["netvsc"]["driver"] == "hv_netvsc"
+    assert pair["vf"]["name"] == "enP41635s2" and pair["vf"]["pci_address"] == "a2a3:00:02.0"
+    assert pair["paired_by"] == "kernel"
+    assert pair["persistence"] is None
+    assert result["binding_steps"] == []
+    assert commands.calls == []
+    assert env.written() == {}
+
+
+def test_present_by_mac_and_guid_and_custom_id(env, capsys):
+    result = run(capsys, env.args(netvsc=ETH1_MAC.upper(), id="dpdk0"))
+    assert result["rc"] == 0 and result["changed"] is True
+    assert result["pair"]["path"] == str(env.config_dir / "dpdk0.json")
+    again = run(capsys, env.args(netvsc="{%s}" % ETH1_GUID, id="dpdk0"))
+    assert again["rc"] == 0 and again["changed"] is False
+    assert list(env.declarations()) == ["dpdk0.json"]
+
+
+def test_rerun_is_idempotent(env, capsys):
+    first = run(capsys, env.args(netvsc="eth1", require_vf=True))
+    before = env.declarations()
+    second = run(capsys, env.args(netvsc="eth1", require_vf=True))
+    assert first["changed"] is True
+    assert second["rc"] == 0 and second["changed"] is False
+    assert env.declarations() == before
+
+
+def test_check_mode_reports_change_writes_nothing(env, capsys):
+    result = run(capsys, env.args(netvsc="eth1"), check_mode=True)
+    assert result["rc"] == 0 and result["changed"] is True
+    assert not env.config_dir.exists()
+    assert result["pair"]["declaration"]["id"] == ETH1_ID
+
+
+def test_diff_shows_before_and_after(env, capsys):
+    result = run(capsys, env.args(netvsc="eth1", id="dpdk0"), check_mode=True, diff=True)
+    path = str(env.config_dir / "dpdk0.json")
+    diff = result["diff"]
+    assert diff["before"] == "" and diff["before_header"] == path + " (absent)"
+    assert diff["after_header"] == path
+    assert json.loads(diff["after"])["id"] == "dpdk0"
+    run(capsys, env.args(netvsc="eth1", id="dpdk0"))
+    changed = run(capsys, env.args(netvsc="eth1", id="dpdk0", require_vf=True), diff=True)
+    assert changed["changed"] is True
+    assert '"require_vf": false' in changed["diff"]["before"]
+    assert '"require_vf": true' in changed["diff"]["after"]
+    assert changed["diff"]["before_header"] == path
+    same = run(capsys, env.args(netvsc="eth1", id="dpdk0", require_vf=True), diff=True)
+    assert same["changed"] is False and "diff" not in same
+
+
+# -- refusals: nothing written ------------------------------------------------------------------
+
+def assert_refused(env, result, message):
+    assert result["rc"] == 1 and result.get("failed") is True, result
+    assert message in result["msg"], result["msg"]
+    assert env.written() == {}
+
+
+def test_unknown_interface_lists_netvscs(env, capsys):
+    result = run(capsys, env.args(netvsc="eth9"))
+    assert_refused(env, result, "unknown interface eth9; NetVSC interfaces on this host: "
+                                "eth0, eth1, eth2, eth3")
+    assert not env.config_dir.exists()
+
+
+def test_vf_passed_names_its_netvsc(env, capsys):
+    result = run(capsys, env.args(netvsc="enP41635s2"))
+    assert_refused(env, result, "enP41635s2 is the VF of eth1; pass eth1")
+    assert not env.config_dir.exists()
+
+
+def test_non_netvsc_refused(tmp_path, capsys, commands):
+    env = Env(tmp_path, "decoys")
+    result = run(capsys, env.args(netvsc="br0"))
+    assert_refused(env, result, "br0 is not a NetVSC interface")
+
+
+def test_not_hyperv(tmp_path, capsys, commands):
+    env = Env(tmp_path, "kvm_virtio")
+    result = run(capsys, env.args(netvsc="eth0"))
+    assert_refused(env, result, "this host is not a Hyper-V/Azure guest (no VMBus in %s)" % env.root)
+    assert not env.config_dir.exists()
+
+
+def test_addresses_refused_unless_forced(env, capsys):
+    result = run(capsys, env.args(netvsc="eth0"))
+    assert_refused(env, result, "eth0 has addresses 10.0.0.5/24: it carries traffic, maybe your "
+                                "management connection; refusing (force: true to override)")
+    assert not env.config_dir.exists()
+    forced = run(capsys, env.args(netvsc="eth0", force=True))
+    assert forced["rc"] == 0 and forced["changed"] is True
+    assert forced["pair"]["declaration"]["force"] is True
+
+
+def test_require_vf_waits_and_says_how_long(tmp_path, capsys, commands, monkeypatch):
+    env = Env(tmp_path, "vf_absent_servicing")
+    clock = {"now": 100.0}
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        clock["now"] += seconds
+
+    monkeypatch.setattr(netvsc_pair.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(netvsc_pair.time, "sleep", sleep)
+    result = run(capsys, env.args(netvsc="eth1", require_vf=True, wait_for_vf=3))
+    assert_refused(env, result, "no VF is paired with eth1 after waiting 3.0 s (require_vf: true)")
+    assert sleeps and all(s <= 0.5 for s in sleeps) and len(sleeps) == 6
+    assert not env.config_dir.exists()
+
+
+def test_require_vf_without_wait(tmp_path, capsys, commands):
+    env = Env(tmp_path, "vf_absent_servicing")
+    result = run(capsys, env.args(netvsc="eth1", require_vf=True))
+    assert_refused(env, result, "no VF is paired with eth1 after waiting 0.0 s")
+
+
+def test_missing_vf_is_a_warning_without_require(tmp_path, capsys, commands, monkeypatch):
+    env = Env(tmp_path, "vf_absent_servicing")
+    monkeypatch.setattr(netvsc_pair.time, "sleep", lambda s: None)
+    clock = iter(float(i) for i in range(1000))
+    monkeypatch.setattr(netvsc_pair.time, "monotonic", lambda: next(clock))
+    result = run(capsys, env.args(netvsc="eth1", wait_for_vf=2))
+    assert result["rc"] == 0 and result["changed"] is True
+    assert result["pair"]["vf"] is None and result["pair"]["paired_by"] is None
+    assert any("no VF is paired with eth1" in w for w in result["warnings"])
+
+
+def test_wait_for_vf_sees_a_hot_added_vf(tmp_path, capsys, commands, monkeypatch):
+    from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import add_vf
+    env = Env(tmp_path, "vf_absent_servicing")
+    clock = {"now": 0.0}
+
+    def sleep(seconds):
+        clock["now"] += seconds
+        if clock["now"] >= 1.0 and not os.path.exists(str(env.root / "class/net/enP4660s2")):
+            add_vf(str(env.root), "eth1", {"kind": "mlx5", "domain": 0x1234, "serial": 2,
+                                           "name": "enP4660s2"})
+
+    monkeypatch.setattr(netvsc_pair.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(netvsc_pair.time, "sleep", sleep)
+    result = run(capsys, env.args(netvsc="eth1", require_vf=True, wait_for_vf=30))
+    assert result["rc"] == 0, result
+    assert result["pair"]["vf"]["name"] == "enP4660s2"
+    assert clock["now"] < 2.0
+
+
+def test_id_used_by_another_netvsc(env, capsys):
+    run(capsys, env.args(netvsc="eth2", id="dpdk0"))
+    before = env.declarations()
+    result = run(capsys, env.args(netvsc="eth1", id="dpdk0"))
+    assert_refused(env, result, "pairing id dpdk0 is already used in %s for another NetVSC, eth2"
+                   % (env.config_dir / "dpdk0.json"))
+    assert env.declarations() == before
+
+
+def test_netvsc_declared_under_another_id(env, capsys):
+    run(capsys, env.args(netvsc="eth1", id="dpdk0"))
+    result = run(capsys, env.args(netvsc="eth1", id="dpdk1"))
+    assert_refused(env, result, "eth1 is already declared as pairing dpdk0 in %s"
+                   % (env.config_dir / "dpdk0.json"))
+    assert list(env.declarations()) == ["dpdk0.json"]
+    default = run(capsys, env.args(netvsc="eth1"))
+    assert "already declared as pairing dpdk0" in default["msg"]
+
+
+def test_bad_id(env, capsys):
+    result = run(capsys, env.args(netvsc="eth1", id="Bad-Id"))
+    assert_refused(env, result, "pairing id 'Bad-Id' must match ^[a-z0-9_]{1,32}$")
+
+
+def test_broken_declaration_is_a_warning(env, capsys):
+    env.config_dir.mkdir(parents=True)
+    (env.config_dir / "junk.json").write_text("{not json")
+    result = run(capsys, env.args(netvsc="eth1"))
+    assert result["rc"] == 0
+    assert any("junk.json: not valid JSON" in w for w in result["warnings"])
+
+
+# -- absent -------------------------------------------------------------------------------------
+
+def test_absent_removes_declaration(env, capsys):
+    run(capsys, env.args(netvsc="eth1", id="dpdk0"))
+    check = run(capsys, env.args(netvsc="eth1", state="absent"), check_mode=True, diff=True)
+    assert check["changed"] is True and (env.config_dir / "dpdk0.json").exists()
+    assert check["diff"]["after"] == "" and '"id": "dpdk0"' in check["diff"]["before"]
+    result = run(capsys, env.args(netvsc="eth1", state="absent"))
+    assert result["rc"] == 0 and result["changed"] is True
+    assert result["pair"]["id"] == "dpdk0" and result["pair"]["declaration"] is None
+    assert env.declarations() == {}
+    again = run(capsys, env.args(netvsc="eth1", state="absent"))
+    assert again["rc"] == 0 and again["changed"] is False
+
+
+def test_absent_with_id_of_another_netvsc_refused(env, capsys):
+    run(capsys, env.args(netvsc="eth2", id="dpdk0"))
+    result = run(capsys, env.args(netvsc="eth1", id="dpdk0", state="absent"))
+    assert_refused(env, result, "pairing dpdk0 (%s) declares eth2" % (env.config_dir / "dpdk0.json"))
+    assert list(env.declarations()) == ["dpdk0.json"]
+
+
+def test_absent_unknown_interface(env, capsys):
+    result = run(capsys, env.args(netvsc="eth9", state="absent"))
+    assert_refused(env, result, "unknown interface eth9")
+
+
+# -- uio_hv_generic binding ----------------------------------------------------------------------
+
+def test_uio_binding_udev_persistence(env, capsys, commands):
+    check = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"), check_mode=True, diff=True)
+    assert check["changed"] is True and env.written() == {} and commands.calls == []
+    assert not env.config_dir.exists() and not env.udev_dir.exists()
+    assert len(check["diff"]) == 3  # declaration, driver, udev rule
+    assert check["binding_steps"][0] == "modprobe uio_hv_generic"
+
+    result = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"))
+    assert result["rc"] == 0, result
+    assert commands.calls == [["/usr/sbin/modprobe", "uio_hv_generic"]]
+    assert env.written() == {
+        "uio_hv_generic/new_id": _binding.NETVSC_CLASS_GUID + "\n",
+        "hv_netvsc/unbind": ETH1_GUID + "\n",
+        "uio_hv_generic/bind": ETH1_GUID + "\n",
+    }
+    rule = env.udev_dir / ("70-hyperv-netvsc-%s.rules" % ETH1_GUID)
+    assert result["pair"]["persistence"] == str(rule)
+    text = rule.read_text()
+    assert text == _binding.udev_rule(ETH1_GUID, ETH1_ID)
+    assert 'KERNEL=="%s"' % ETH1_GUID in text
+    assert 'ATTR{driver_override}="uio_hv_generic"' in text
+    assert 'RUN{builtin}+="kmod load uio_hv_generic"' in text
+    assert oct(rule.stat().st_mode & 0o777) == "0o644"
+    declaration = json.loads((env.config_dir / (ETH1_ID + ".json")).read_text())
+    assert declaration["driver"] == "uio_hv_generic"
+    assert declaration["netvsc"] == {"mac": ETH1_MAC, "name": "eth1", "vmbus_id": ETH1_GUID}
+
+
+def test_uio_binding_driverctl_persistence(env, capsys, commands):
+    commands.binaries.add("driverctl")
+    result = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"))
+    assert result["rc"] == 0, result
+    assert commands.calls == [
+        ["/usr/sbin/driverctl", "-b", "vmbus", "list-overrides"],
+        ["/usr/sbin/modprobe", "uio_hv_generic"],
+        ["/usr/sbin/driverctl", "-b", "vmbus", "set-override", ETH1_GUID, "uio_hv_generic"],
+    ]
+    assert result["pair"]["persistence"] == "driverctl"
+    assert not env.udev_dir.exists()
+    assert env.written()["uio_hv_generic/bind"] == ETH1_GUID + "\n"
+
+
+def test_uio_refused_on_netvsc_with_addresses(env, capsys, commands):
+    result = run(capsys, env.args(netvsc="eth0", driver="uio_hv_generic"))
+    assert_refused(env, result, "eth0 has addresses 10.0.0.5/24")
+    assert commands.calls == [] and not env.udev_dir.exists()
+
+
+def uio_env(tmp_path, eth1_id=ETH1_ID):
+    """uio_bound: eth1 already on uio_hv_generic (no netdev), declared earlier."""
+    env = Env(tmp_path, "uio_bound")
+    env.config_dir.mkdir(parents=True)
+    declaration = _declarations.build(eth1_id, {"mac": ETH1_MAC, "name": "eth1",
+                                                "vmbus_id": ETH1_GUID}, "uio_hv_generic")
+    (env.config_dir / (eth1_id + ".json")).write_text(_declarations.dumps(declaration))
+    env.udev_dir.mkdir(parents=True)
+    (env.udev_dir / ("70-hyperv-netvsc-%s.rules" % ETH1_GUID)).write_text(
+        _binding.udev_rule(ETH1_GUID, eth1_id))
+    return env
+
+
+def test_uio_already_bound_is_unchanged(tmp_path, capsys, commands):
+    env = uio_env(tmp_path)
+    before = env.declarations()
+    for token in ("eth1", ETH1_MAC, ETH1_GUID):  # last seen name, MAC, GUID
+        result = run(capsys, env.args(netvsc=token, driver="uio_hv_generic"))
+        assert result["rc"] == 0, result
+        assert result["changed"] is False, result
+        assert result["binding_steps"] == []
+        assert result["pair"]["netvsc"]["name"] is None
+        assert result["pair"]["netvsc"]["driver"] == "uio_hv_generic"
+        assert result["pair"]["netvsc"]["mac"] == ETH1_MAC  # from the declaration
+        assert result["pair"]["vf"]["pci_address"] == "a2a3:00:02.0"
+        assert result["pair"]["paired_by"] == "mac"
+    assert env.declarations() == before
+    assert env.written() == {} and commands.calls == []
+
+
+def test_uio_bound_restores_missing_rule(tmp_path, capsys, commands):
+    env = uio_env(tmp_path)
+    rule = env.udev_dir / ("70-hyperv-netvsc-%s.rules" % ETH1_GUID)
+    rule.unlink()
+    result = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"))
+    assert result["changed"] is True and rule.exists()
+    assert result["binding_steps"] == ["write %s" % rule]
+    assert env.written() == {}
+
+
+def test_absent_restores_hv_netvsc(tmp_path, capsys, commands):
+    env = uio_env(tmp_path)
+    rule = env.udev_dir / ("70-hyperv-netvsc-%s.rules" % ETH1_GUID)
+    check = run(capsys, env.args(netvsc="eth1", state="absent"), check_mode=True)
+    assert check["changed"] is True and rule.exists() and env.written() == {}
+    result = run(capsys, env.args(netvsc="eth1", state="absent"))
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert env.written() == {
+        "uio_hv_generic/unbind": ETH1_GUID + "\n",
+        "hv_netvsc/bind": ETH1_GUID + "\n",
+    }
+    assert not rule.exists()
+    assert env.declarations() == {}
+    assert commands.calls == []
+
+
+def test_absent_removes_driverctl_override(tmp_path, capsys, commands):
+    env = uio_env(tmp_path)
+    commands.binaries.add("driverctl")
+    commands.overrides = "%s uio_hv_generic\n" % ETH1_GUID
+    result = run(capsys, env.args(netvsc=ETH1_GUID, state="absent"))
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert ["/usr/sbin/driverctl", "-b", "vmbus", "unset-override", ETH1_GUID] in commands.calls
+    assert env.written()["hv_netvsc/bind"] == ETH1_GUID + "\n"
+
+
+def test_present_hv_netvsc_rebinds_from_uio(tmp_path, capsys, commands):
+    env = uio_env(tmp_path)
+    result = run(capsys, env.args(netvsc="eth1", driver="hv_netvsc"))
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert env.written() == {
+        "uio_hv_generic/unbind": ETH1_GUID + "\n",
+        "hv_netvsc/bind": ETH1_GUID + "\n",
+    }
+    assert json.loads((env.config_dir / (ETH1_ID + ".json")).read_text())["driver"] == "hv_netvsc"
+
+
+def test_binding_failure_is_reported(env, capsys, commands):
+    (env.root / "bus/vmbus/drivers/uio_hv_generic/new_id").unlink()
+    result = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"))
+    assert result["rc"] == 1
+    assert "cannot open" in result["msg"] and "new_id" in result["msg"]
+    assert "rerun the task" in result["msg"]
+    assert "Traceback" not in json.dumps(result)
+
+
+def test_case_addresses_match_simulated_file(env):
+    data = json.loads((env.root / ".netvsc-simulated-addresses.json").read_text())
+    assert data == case_addresses(CASES["cx5_4nic"])
