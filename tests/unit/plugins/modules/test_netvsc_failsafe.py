@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""netvsc_failsafe through the real AnsibleModule entry point, on fixture sysfs trees."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations, _devargs
+from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_failsafe
+from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import CASES, build
+
+ETH1 = {"mac": "00:0d:3a:03:1e:b1", "name": "eth1", "vmbus_id": "000d3a03-1eb1-000d-3a03-1eb1000d3a03"}
+ETH2 = {"mac": "00:0d:3a:03:18:c9", "name": "eth2", "vmbus_id": "000d3a03-18c9-000d-3a03-18c9000d3a03"}
+
+FS_ETH1 = ("net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,"
+           "exec(cat /run/netvsc/dpdk0.vf),dev(net_tap_dpdk0,remote=eth1)")
+
+
+def warning_text(warning):
+    if isinstance(warning, dict):
+        return warning.get("event", warning).get("msg", str(warning))
+    return warning
+
+
+def run(capsys, args, check_mode=False, diff=False):
+    args = dict(args)
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    if diff:
+        args["_ansible_diff"] = True
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exc:
+            netvsc_failsafe.main()
+    result = json.loads(capsys.readouterr().out)
+    result["rc"] = exc.value.code
+    result["warnings"] = [warning_text(w) for w in result.get("warnings", [])]
+    return result
+
+
+class Env:
+    def __init__(self, tmp_path, case="cx5_4nic"):
+        self.tmp = tmp_path
+        self.root = tmp_path / "sys"
+        build(CASES[case], str(self.root))
+        self.config_dir = tmp_path / "pairs.d"
+        self.config_dir.mkdir()
+
+    def declare(self, pair_id, netvsc, driver="hv_netvsc", force=False):
+        declaration = _declarations.build(pair_id, netvsc, driver, force=force)
+        (self.config_dir / (pair_id + ".json")).write_text(_declarations.dumps(declaration))
+
+    def args(self, **kwargs):
+        args = dict(sysfs_root=str(self.root), config_dir=str(self.config_dir))
+        args.update(kwargs)
+        return args
+
+
+@pytest.fixture
+def env(tmp_path):
+    env = Env(tmp_path)
+    env.declare("dpdk0", ETH1)
+    env.declare("dpdk1", ETH2, force=True)
+    return env
+
+
+def test_failsafe_default_renders_every_declaration(env, capsys):
+    result = run(capsys, env.args())
+    assert result["rc"] == 0, result
+    assert result["changed"] is False
+    fs_eth2 = FS_ETH1.replace("dpdk0", "dpdk1").replace("1e:b1", "18:c9").replace("eth1", "eth2")
+    assert result["eal_args"] == ["--vdev", "net_vdev_netvsc0,ignore=1",
+                                  "--vdev", FS_ETH1, "--vdev", fs_eth2]
+    assert result["devargs"] == {"dpdk0": [FS_ETH1], "dpdk1": [fs_eth2]}
+    assert result["mode"] == {"dpdk0": "failsafe", "dpdk1": "failsafe"}
+    assert result["content"] == "".join(a + "\n" for a in result["eal_args"])
+    assert result["pairs"]["dpdk0"] == {"netvsc_name": "eth1", "mac": ETH1["mac"],
+                                        "present": True, "vf": "a2a3:00:02.0"}
+    assert "dest" not in result
+
+
+def test_pairs_select_and_order(env, capsys):
+    result = run(capsys, env.args(pairs=["eth2", "dpdk0"], hotplug_poll=500,
+                                  state_dir="/run/dpdk-state"))
+    assert result["rc"] == 0, result
+    assert list(result["devargs"]) == ["dpdk1", "dpdk0"]
+    assert result["eal_args"][3].startswith("net_failsafe_dpdk1,")
+    assert "hotplug_poll=500,exec(cat /run/dpdk-state/dpdk0.vf)" in result["devargs"]["dpdk0"][0]
+    by_mac = run(capsys, env.args(pairs=[ETH2["mac"]]))
+    assert list(by_mac["devargs"]) == ["dpdk1"]
+
+
+def test_unknown_pair(env, capsys):
+    result = run(capsys, env.args(pairs=["eth3"]))
+    assert result["rc"] == 1
+    assert result["msg"] == "no pairing declaration matches eth3; declared pairings: dpdk0, dpdk1"
+
+
+def test_vdev_netvsc_mode_uses_force(env, capsys):
+    result = run(capsys, env.args(mode="vdev_netvsc"))
+    assert result["rc"] == 0, result
+    assert result["eal_args"] == ["--vdev", "net_vdev_netvsc0,iface=eth1",
+                                  "--vdev", "net_vdev_netvsc1,iface=eth2,force=1"]
+    assert result["mode"] == {"dpdk0": "vdev_netvsc", "dpdk1": "vdev_netvsc"}
+
+
+def test_netvsc_pmd_needs_uio(env, capsys):
+    result = run(capsys, env.args(mode="netvsc_pmd"))
+    assert result["rc"] == 1
+    assert "mode netvsc_pmd needs the NetVSC bound to uio_hv_generic" in result["msg"]
+    assert "pairing dpdk0" in result["msg"]
+
+
+def uio_env(tmp_path):
+    env = Env(tmp_path, "uio_bound")
+    env.declare("pmd0", ETH1, driver="uio_hv_generic")
+    return env
+
+
+def test_netvsc_pmd_on_uio_bound(tmp_path, capsys):
+    env = uio_env(tmp_path)
+    result = run(capsys, env.args(mode="netvsc_pmd"))
+    assert result["rc"] == 0, result
+    assert result["eal_args"] == ["-a", "a2a3:00:02.0"]
+    assert result["mode"] == {"pmd0": "netvsc_pmd"}
+    assert result["pairs"]["pmd0"]["netvsc_name"] is None
+    auto = run(capsys, env.args(mode="auto"))
+    assert auto["eal_args"] == ["-a", "a2a3:00:02.0"] and auto["mode"] == {"pmd0": "netvsc_pmd"}
+    failsafe = run(capsys, env.args())
+    assert failsafe["rc"] == 1
+    assert "mode failsafe needs the NetVSC's kernel netdev" in failsafe["msg"]
+
+
+def test_auto_mixes_modes(tmp_path, capsys):
+    env = uio_env(tmp_path)
+    env.declare("dpdk9", {"mac": "00:0d:3a:03:16:46", "name": "eth0", "vmbus_id": None})
+    result = run(capsys, env.args(mode="auto"))
+    assert result["rc"] == 0, result
+    assert result["mode"] == {"dpdk9": "failsafe", "pmd0": "netvsc_pmd"}
+    assert result["eal_args"][:2] == ["--vdev", "net_vdev_netvsc0,ignore=1"]
+    assert result["eal_args"][-2:] == ["-a", "a2a3:00:02.0"]
+
+
+def test_mana_failsafe_refused(tmp_path, capsys):
+    env = Env(tmp_path, "mana_shared_pci")
+    env.declare("mana1", {"mac": "60:45:bd:f3:fb:7b", "name": "eth1",
+                          "vmbus_id": "f8615163-0000-1000-2000-6045bdf3fb7b"})
+    result = run(capsys, env.args())
+    assert result["rc"] == 1
+    assert result["msg"].startswith("pairing mana1: the VF 7870:00:00.0,mac=60:45:bd:f3:fb:7b is a "
+                                    "MANA device; fail-safe over MANA is refused")
+
+
+def test_absent_netvsc_renders_from_declaration(env, capsys):
+    env.declare("gone", {"mac": "00:0d:3a:99:99:99", "name": "eth7", "vmbus_id": None})
+    result = run(capsys, env.args(pairs=["gone"]))
+    assert result["rc"] == 0, result
+    assert result["devargs"]["gone"] == [
+        "net_failsafe_gone,mac=00:0d:3a:99:99:99,hotplug_poll=2000,"
+        "exec(cat /run/netvsc/gone.vf),dev(net_tap_gone,remote=eth7)"]
+    assert result["pairs"]["gone"]["present"] is False
+    assert any("the NetVSC eth7 (MAC 00:0d:3a:99:99:99) is not present now" in w
+               for w in result["warnings"])
+
+
+def test_vf_absent_renders_failsafe(tmp_path, capsys):
+    env = Env(tmp_path, "vf_absent_servicing")
+    env.declare("svc", {"mac": "00:0d:3a:f5:81:02", "name": "eth1", "vmbus_id": None})
+    result = run(capsys, env.args())
+    assert result["rc"] == 0, result
+    assert result["pairs"]["svc"]["vf"] is None
+    assert "exec(cat /run/netvsc/svc.vf)" in result["devargs"]["svc"][0]
+
+
+def test_malformed_declaration_fails(env, capsys):
+    (env.config_dir / "bad.json").write_text('{"format": 1, "id": "bad"}')
+    result = run(capsys, env.args())
+    assert result["rc"] == 1
+    assert "bad.json: missing the netvsc identity" in result["msg"]
+
+
+def test_no_declarations(tmp_path, capsys):
+    env = Env(tmp_path)
+    result = run(capsys, env.args())
+    assert result["rc"] == 1
+    assert "no pairing declarations in %s" % env.config_dir in result["msg"]
+
+
+def test_not_hyperv(tmp_path, capsys):
+    env = Env(tmp_path, "kvm_virtio")
+    env.declare("dpdk0", ETH1)
+    result = run(capsys, env.args())
+    assert result["rc"] == 1
+    assert result["msg"] == "this host is not a Hyper-V/Azure guest (no VMBus in %s)" % env.root
+
+
+def test_devargs_error_is_reported(env, capsys):
+    result = run(capsys, env.args(state_dir="/run/my state"))
+    assert result["rc"] == 1
+    assert "state_dir" in result["msg"] and "Traceback" not in json.dumps(result)
+    result = run(capsys, env.args(hotplug_poll=0))
+    assert result["rc"] == 1 and "hotplug_poll must be a positive integer" in result["msg"]
+
+
+def test_format_env(env, capsys):
+    result = run(capsys, env.args(pairs=["dpdk0"], format="env"))
+    assert result["rc"] == 0, result
+    content = result["content"]
+    assert content == _devargs.format_env(result["eal_args"])
+    assert content.startswith('NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,ignore=1 --vdev \'')
+    value = content.split("=", 1)[1].strip()
+    assert shlex.split(shlex.split(value)[0]) == result["eal_args"]
+
+
+def test_format_json(env, capsys):
+    result = run(capsys, env.args(format="json"))
+    data = json.loads(result["content"])
+    assert data["eal_args"] == result["eal_args"] and data["modes"] == result["mode"]
+
+
+def test_dest_write_check_diff_idempotence(env, capsys):
+    dest = env.tmp / "eal.env"
+    check = run(capsys, env.args(dest=str(dest), format="env"), check_mode=True, diff=True)
+    assert check["rc"] == 0 and check["changed"] is True, check
+    assert not dest.exists()
+    assert check["diff"]["before"] == "" and check["diff"]["after"] == check["content"]
+    assert check["diff"]["before_header"] == "%s (absent)" % dest
+
+    first = run(capsys, env.args(dest=str(dest), format="env", dest_mode="0640"))
+    assert first["rc"] == 0 and first["changed"] is True, first
+    assert first["dest"] == str(dest)
+    assert dest.read_text() == first["content"]
+    assert oct(dest.stat().st_mode & 0o777) == "0o640"
+
+    second = run(capsys, env.args(dest=str(dest), format="env", dest_mode="0640"), diff=True)
+    assert second["changed"] is False and "diff" not in second
+
+    mode_only = run(capsys, env.args(dest=str(dest), format="env", dest_mode="0644"))
+    assert mode_only["changed"] is True and oct(dest.stat().st_mode & 0o777) == "0o644"
+
+    env.declare("dpdk0", ETH1, force=True)  # no change for fail-safe: content is the same
+    same = run(capsys, env.args(dest=str(dest), format="env"))
+    assert same["changed"] is False
+
+    changed = run(capsys, env.args(dest=str(dest), format="env", hotplug_poll=1000), diff=True)
+    assert changed["changed"] is True
+    assert "hotplug_poll=2000" in changed["diff"]["before"]
+    assert "hotplug_poll=1000" in changed["diff"]["after"]
+    assert "hotplug_poll=1000" in dest.read_text()
+
+    check_change = run(capsys, env.args(dest=str(dest), format="args"), check_mode=True)
+    assert check_change["changed"] is True and "hotplug_poll=1000" in dest.read_text()
+
+
+def test_dest_directory_must_exist(env, capsys):
+    result = run(capsys, env.args(dest=str(env.tmp / "missing" / "eal.env")))
+    assert result["rc"] == 1
+    assert "does not exist" in result["msg"]
+
+
+def test_dest_mode_requires_dest(env, capsys):
+    result = run(capsys, env.args(dest_mode="0644"))
+    assert result["rc"] == 1 and "dest_mode" in result["msg"]
