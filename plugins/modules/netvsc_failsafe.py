@@ -27,7 +27,7 @@ description:
   - Fail-safe over MANA VFs is refused (use V(netvsc_pmd)).
   - Optionally writes the result to O(dest), atomically and only when it differs.
 author:
-  - hyperv.netvsc contributors
+  - hyperv.netvsc contributors (@hyperv-netvsc)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - hyperv.netvsc.paths

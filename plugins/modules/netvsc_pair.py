@@ -27,7 +27,7 @@ description:
     an O(id) already used for another NetVSC, a NetVSC already declared under another id, and
     with O(require_vf=true) a NetVSC without a VF after O(wait_for_vf) seconds."
 author:
-  - hyperv.netvsc contributors
+  - hyperv.netvsc contributors (@hyperv-netvsc)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - hyperv.netvsc.paths
@@ -88,8 +88,8 @@ options:
       - Driver for the NetVSC VMBus device.
       - V(hv_netvsc) keeps the kernel netdev (for the fail-safe and vdev_netvsc modes). If the
         device is bound to C(uio_hv_generic), it is bound back.
-      - V(uio_hv_generic) is needed by the DPDK netvsc PMD. The module loads the module,
-        registers the NetVSC class id with it, unbinds the device from C(hv_netvsc) and binds it
+      - V(uio_hv_generic) is needed by the DPDK netvsc PMD. The module loads that kernel
+        module, registers the NetVSC class id with it, unbinds the device from C(hv_netvsc) and binds it
         to C(uio_hv_generic). It persists the binding with C(driverctl -b vmbus set-override)
         when C(driverctl) is installed, else with a udev rule
         C(<udev_rules_dir>/70-hyperv-netvsc-<vmbus guid>.rules) that, when the device is added
