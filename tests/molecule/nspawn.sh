@@ -7,9 +7,10 @@
 #       waits until its systemd is "running" (or "degraded"), and prints one JSON line:
 #       {"name", "pid" (host PID of the container's PID 1: the nsenter target),
 #        "nspawn_pid", "cgroup" (relative path below each cgroup hierarchy), "state"}.
-#   nspawn.sh stop NAME NSPAWN_PID CGROUP [--timeout S]
-#       Powers the container off (SIGTERM to systemd-nspawn), waits, SIGKILLs what is left,
-#       removes its cgroups. Safe to repeat; a no-op for a container that is gone.
+#   nspawn.sh stop NAME NSPAWN_PID CGROUP [NAME NSPAWN_PID CGROUP]... [--timeout S]
+#       Powers the containers off together (SIGTERM to each systemd-nspawn), waits, SIGKILLs
+#       what is left, removes their cgroups. Safe to repeat; a no-op for a container that is
+#       gone (a PID is only signalled if it is still systemd-nspawn --machine=NAME).
 #   nspawn.sh sweep
 #       Removes empty leftover cgroups of earlier runs (after a crash).
 #
@@ -140,30 +141,41 @@ cmd_start() {
 }
 
 cmd_stop() {
-    local name=$1 nspawn_pid=$2 rel=$3
-    shift 3
-    local timeout=30
+    local timeout=30 names=() pids=() rels=() i
     while (($#)); do
         case $1 in
             --timeout) timeout=$2; shift 2 ;;
-            *) die "stop: unknown argument $1" ;;
+            *)
+                (($# >= 3)) || die "stop: expected NAME NSPAWN_PID CGROUP, got: $*"
+                [[ $3 == "$1".* && $3 != */* ]] || die "cgroup $3 does not belong to $1"
+                names+=("$1"); pids+=("$2"); rels+=("$3"); shift 3 ;;
         esac
     done
-    [[ $rel == "$name".* && $rel != */* ]] || die "cgroup $rel does not belong to $name"
-    if is_nspawn_of "$nspawn_pid" "$name"; then
-        # systemd-nspawn turns SIGTERM into an orderly poweroff of a --boot container.
-        kill -TERM "$nspawn_pid"
-        local deadline=$((SECONDS + timeout))
-        while kill -0 "$nspawn_pid" 2>/dev/null && ((SECONDS < deadline)); do
-            sleep 0.1
-        done
-        if kill -0 "$nspawn_pid" 2>/dev/null; then
-            echo "nspawn.sh: $name did not power off in ${timeout}s; killing it" >&2
-            kill -KILL "$nspawn_pid" 2>/dev/null || true
-            sleep 0.5
+    # All at once: systemd-nspawn turns SIGTERM into an orderly poweroff of a --boot
+    # container (about 1-2 s each).
+    local alive=()
+    for i in "${!names[@]}"; do
+        if is_nspawn_of "${pids[i]}" "${names[i]}"; then
+            kill -TERM "${pids[i]}" && alive+=("$i")
         fi
-    fi
-    remove_cgroup "$rel"
+    done
+    local deadline=$((SECONDS + timeout)) left
+    while :; do
+        left=()
+        for i in "${alive[@]}"; do
+            kill -0 "${pids[i]}" 2>/dev/null && left+=("$i")
+        done
+        ((${#left[@]})) && ((SECONDS < deadline)) || break
+        sleep 0.1
+    done
+    for i in "${left[@]}"; do
+        echo "nspawn.sh: ${names[i]} did not power off in ${timeout}s; killing it" >&2
+        kill -KILL "${pids[i]}" 2>/dev/null || true
+        sleep 0.5
+    done
+    for i in "${!names[@]}"; do
+        remove_cgroup "${rels[i]}"
+    done
 }
 
 cmd_sweep() {
@@ -181,7 +193,7 @@ cmd_sweep() {
 
 case ${1:-} in
     start) shift; (($# >= 2)) || die "usage: start NAME ROOT [...]"; cmd_start "$@" ;;
-    stop) shift; (($# >= 3)) || die "usage: stop NAME NSPAWN_PID CGROUP"; cmd_stop "$@" ;;
+    stop) shift; cmd_stop "$@" ;;
     sweep) cmd_sweep ;;
     *) die "usage: nspawn.sh start|stop|sweep ..." ;;
 esac

@@ -83,7 +83,8 @@ cmd=${NETVSC_MOLECULE_CMD:-test}
 if [ $# -eq 0 ]; then
     set -- --all
 fi
-log "molecule $cmd $* ($(molecule --version 2>/dev/null | head -1 | tr -s ' '), $(ansible --version | head -1))"
+versions=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(", ".join(p + " " + m.version(p) for p in ("molecule", "ansible-core")))')
+log "molecule $cmd $* ($versions; collections from $ANSIBLE_PKG)"
 cd "$REPO"
 t=$(date +%s.%N)
 rc=0
