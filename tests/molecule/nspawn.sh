@@ -56,6 +56,14 @@ is_nspawn_of() {
     tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qxF -- "--machine=$name"
 }
 
+# True while PID exists and is not a zombie (the launching shell is gone, so an exited
+# systemd-nspawn waits for the host's PID 1 to reap it; kill -0 would still succeed).
+running() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $state && $state != Z && $state != X ]]
+}
+
 remove_cgroup() {
     local rel=$1 h dir pids
     for h in $(cgroup_hierarchies); do
@@ -117,7 +125,7 @@ cmd_start() {
     }
 
     until pid=$(container_init_pid "$nspawn_pid"); do
-        kill -0 "$nspawn_pid" 2>/dev/null || fail "systemd-nspawn exited during start"
+        running "$nspawn_pid" || fail "systemd-nspawn exited during start"
         ((SECONDS < deadline)) || fail "no container init after ${timeout}s"
         sleep 0.1
     done
@@ -128,7 +136,7 @@ cmd_start() {
         case $state in
             running | degraded) break ;;
         esac
-        kill -0 "$nspawn_pid" 2>/dev/null || fail "systemd-nspawn exited during boot"
+        running "$nspawn_pid" || fail "systemd-nspawn exited during boot"
         ((SECONDS < deadline)) || fail "system state '${state}' after ${timeout}s"
         sleep 0.2
     done
@@ -163,7 +171,7 @@ cmd_stop() {
     while :; do
         left=()
         for i in "${alive[@]}"; do
-            kill -0 "${pids[i]}" 2>/dev/null && left+=("$i")
+            running "${pids[i]}" && left+=("$i")
         done
         ((${#left[@]})) && ((SECONDS < deadline)) || break
         sleep 0.1
@@ -182,12 +190,12 @@ cmd_sweep() {
     local h dir
     for h in $(cgroup_hierarchies); do
         [[ -d $h/$CGROUP_BASE ]] || continue
-        for dir in "$h/$CGROUP_BASE"/*/; do
-            [[ -d $dir ]] || continue
+        # Older than a minute: a concurrent start fills its new cgroup within milliseconds.
+        while IFS= read -r -d '' dir; do
             if [[ -z $(find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null) ]]; then
                 find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
             fi
-        done
+        done < <(find "$h/$CGROUP_BASE" -mindepth 1 -maxdepth 1 -type d -mmin +1 -print0)
     done
 }
 
