@@ -244,9 +244,8 @@ class Binder:
         drivers = self._vmbus("drivers")
         plan.diffs.append(self._text_diff("driver of VMBus device %s" % guid,
                                           "%s\n" % (current or "(none)"), UIO + "\n"))
-        plan.add("modprobe %s" % UIO,
-                 lambda: self._run([self.which("modprobe") or "modprobe", UIO],
-                                   "loading %s" % UIO))
+        if not os.path.isdir(os.path.join(self.sysfs_root, "module", UIO)):
+            plan.add("modprobe %s" % UIO, self._modprobe)
         new_id = os.path.join(drivers, UIO, "new_id")
         plan.add("register the NetVSC class id with %s (%s)" % (UIO, new_id),
                  lambda: self.write_sysfs(new_id, NETVSC_CLASS_GUID, ignore=_ALREADY))
@@ -259,6 +258,12 @@ class Binder:
                      lambda: self.write_sysfs(unbind, guid, ignore=_NOT_BOUND))
         bind = os.path.join(drivers, UIO, "bind")
         plan.add("bind %s to %s" % (guid, UIO), lambda: self.write_sysfs(bind, guid))
+
+    def _modprobe(self):
+        modprobe = self.which("modprobe")
+        if modprobe is None:
+            raise BindingError("modprobe is not installed (kmod); cannot load %s" % UIO)
+        self._run([modprobe, UIO], "loading %s" % UIO)
 
     def _plan_clear_override(self, plan, guid, override):
         path = self._vmbus("devices", guid, "driver_override")

@@ -195,11 +195,6 @@ pairs:
       mac: "00:0d:3a:03:1e:b1"
       present: true
       vf: "a2a3:00:02.0"
-dest:
-  description: The O(dest) path, when given.
-  returned: when O(dest) is set
-  type: str
-  sample: /etc/netvsc/eal.env
 """
 
 import os
@@ -377,7 +372,8 @@ def main():
             dict(mode=params["dest_mode"], owner=params["owner"], group=params["group"]), path=dest)
         if not module.check_mode or os.path.exists(dest):
             changed = module.set_fs_attributes_if_different(file_args, changed)
-        result.update(changed=changed, dest=dest)
+        # No "dest" key in the result: exit_json would add file stats and overwrite "mode".
+        result["changed"] = changed
         if module._diff and diff["before"] != diff["after"]:
             result["diff"] = diff
     module.exit_json(**result)
