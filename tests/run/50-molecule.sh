@@ -33,7 +33,9 @@ stamp=$VENV/.netvsc-requirements-molecule.sha256
 want=$(sha256sum "$REQ" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! "$VENV/bin/python" -c 'import molecule' 2>/dev/null; then
     log "installing $(grep -E '^[a-z]' "$REQ" | tr '\n' ' ')into $VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
+    constraints=()
+    [ -f "$REPO/tests/requirements-constraints.txt" ] && constraints=(-c "$REPO/tests/requirements-constraints.txt")
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ" "${constraints[@]}"
     echo "$want" >"$stamp"
 fi
 export PATH=$VENV/bin:$PATH
@@ -66,17 +68,25 @@ PY
     trap - EXIT
 fi
 
-# ansible_collections/hyperv/netvsc -> this checkout, so converge can use hyperv.netvsc.*.
-tree=$(mktemp -d /tmp/netvsc-molecule-tree.XXXXXX)
-trap 'rm -rf "$tree"' EXIT
-mkdir -p "$tree/ansible_collections/hyperv"
-ln -s "$REPO" "$tree/ansible_collections/hyperv/netvsc"
-export ANSIBLE_COLLECTIONS_PATH=$tree:$COLL
+# The collection under test as ansible_collections/hyperv/netvsc, so converge can use
+# hyperv.netvsc.*: under tests/run/all.sh the synced copy $COLLECTION_ROOT (Molecule then runs
+# from there and writes nothing into $REPO), standalone a symlink to this checkout.
+if [ -n "${COLLECTION_ROOT:-}" ] && [ -f "$COLLECTION_ROOT/galaxy.yml" ]; then
+    PROJECT=$COLLECTION_ROOT
+    coll_parent=$(cd "$COLLECTION_ROOT/../../.." && pwd)
+else
+    PROJECT=$REPO
+    coll_parent=$(mktemp -d /tmp/netvsc-molecule-tree.XXXXXX)
+    trap 'rm -rf "$coll_parent"' EXIT
+    mkdir -p "$coll_parent/ansible_collections/hyperv"
+    ln -s "$REPO" "$coll_parent/ansible_collections/hyperv/netvsc"
+fi
+export ANSIBLE_COLLECTIONS_PATH=$coll_parent:$COLL
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 export ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-1} PY_COLORS=${PY_COLORS:-0}
 
 t=$(date +%s.%N)
-root=$("$REPO/tests/molecule/build-root.sh")
+root=$("$PROJECT/tests/molecule/build-root.sh")
 log "nspawn root $root ready in $(elapsed "$t") s"
 
 cmd=${NETVSC_MOLECULE_CMD:-test}
@@ -84,8 +94,9 @@ if [ $# -eq 0 ]; then
     set -- --all
 fi
 versions=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(", ".join(p + " " + m.version(p) for p in ("molecule", "ansible-core")))')
-log "molecule $cmd $* ($versions; collections from $ANSIBLE_PKG)"
-cd "$REPO"
+log "molecule $cmd $* in $PROJECT ($versions; collections from $ANSIBLE_PKG)"
+cd "$PROJECT"
+unset MOLECULE_PROJECT_DIRECTORY MOLECULE_EPHEMERAL_DIRECTORY
 t=$(date +%s.%N)
 rc=0
 molecule "$cmd" "$@" || rc=$?
