@@ -96,14 +96,17 @@ class _Reader:
         self.warnings = []
 
     def path(self, *parts):
-        return os.path.join(self.root, *parts)
+        return "/".join((self.root,) + parts)
 
     def attr(self, owner, directory, name, parse=_word):
         """Return parse(content) or None; raise _Vanished when the device is gone."""
-        path = os.path.join(directory, name)
+        path = directory + "/" + name
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read(4096)
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                raw = os.read(fd, 4096)
+            finally:
+                os.close(fd)
         except OSError as exc:
             if exc.errno in _VANISHED:
                 raise _Vanished(path)
@@ -132,29 +135,36 @@ class _Reader:
 
 
 def _classify_netdev(reader, name):
-    """Return ("netvsc" | "vf" | "other", record) for one class/net entry, or None if gone."""
+    """Return ("netvsc" | "vf" | "other", record) for one class/net entry, or None if gone.
+
+    The device's subsystem link decides what to read, so each interface costs a handful
+    of reads (this runs for every netdev on every monitor rescan).
+    """
     base = reader.path("class", "net", name)
-    if not os.path.isdir(base):
-        return None  # dangling link: the device left between listdir() and now
-    device = os.path.join(base, "device")
+    device = base + "/device"
+    subsystem = reader.link_name(device + "/subsystem")
+    if subsystem not in ("vmbus", "pci"):
+        if not os.path.isdir(base):
+            return None  # dangling link: the device left between listdir() and now
+        return "other", {"name": name, "driver": reader.link_name(device + "/driver")}
+    if subsystem == "vmbus":
+        class_id = reader.optional(name, device, "class_id")
+        if class_id is None or class_id.lower() != NETVSC_CLASS_ID:
+            return "other", {"name": name, "driver": reader.link_name(device + "/driver")}
+    elif reader.attr(name, base, "type", _int) != ARPHRD_ETHER:
+        return "other", {"name": name, "driver": reader.link_name(device + "/driver")}
     record = {
         "name": name,
         "mac": reader.attr(name, base, "address", _mac),
         "ifindex": reader.attr(name, base, "ifindex", _int),
         "mtu": reader.optional(name, base, "mtu", _int),
         "operstate": reader.optional(name, base, "operstate"),
+        "driver": reader.link_name(device + "/driver"),
     }
-    link_type = reader.attr(name, base, "type", _int)
-    if not os.path.islink(device):
-        return "other", record
-    record["driver"] = reader.link_name(os.path.join(device, "driver"))
-    class_id = reader.optional(name, device, "class_id")
-    if class_id is not None and class_id.lower() == NETVSC_CLASS_ID:
+    if subsystem == "vmbus":
         record["vmbus_id"] = normalize_guid(reader.link_name(device) or "")
         return "netvsc", record
-    if link_type == ARPHRD_ETHER and reader.link_name(os.path.join(device, "subsystem")) == "pci":
-        return "vf", _vf_record(reader, record, device, base)
-    return "other", record
+    return "vf", _vf_record(reader, record, device, base)
 
 
 def _vf_record(reader, record, device, base):
@@ -167,7 +177,7 @@ def _vf_record(reader, record, device, base):
         device_id=device_id,
         kind=VF_KINDS.get((vendor, device_id), "unknown"),
         numa_node=reader.optional(name, device, "numa_node", _int),
-        master=reader.link_name(os.path.join(base, "master")),
+        master=reader.link_name(base + "/master"),
         paired_by=None,
     )
     return record
@@ -180,7 +190,7 @@ def _netvsc_without_netdev(reader, guid, known_macs):
         "name": None,
         "mac": known_macs.get(guid),
         "vmbus_id": guid,
-        "driver": reader.link_name(os.path.join(device, "driver")),
+        "driver": reader.link_name(device + "/driver"),
         "ifindex": None,
         "mtu": None,
         "operstate": None,

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""netvsc_facts through the real AnsibleModule entry point."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_facts
+from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
+    CASES, build, write_simulated_addresses)
+from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
+
+
+@pytest.fixture
+def cx5(tmp_path):
+    root = build(CASES["cx5_4nic"], str(tmp_path / "sys"))
+    write_simulated_addresses(CASES["cx5_4nic"], root)
+    return root
+
+
+def test_facts_shape_on_the_4nic_vm(capsys, cx5):
+    result = run_module(netvsc_facts, capsys, {"sysfs_root": cx5})
+    assert result["rc"] == 0 and result["changed"] is False
+    assert set(result) <= {"ansible_facts", "changed", "rc", "invocation", "warnings"}
+    facts = result["ansible_facts"]["netvsc"]
+    assert facts["hyperv"] is True and facts["unpaired_vfs"] == []
+    assert sorted(facts["interfaces"]) == ["eth0", "eth1", "eth2", "eth3"]
+    eth0, eth1 = facts["interfaces"]["eth0"], facts["interfaces"]["eth1"]
+    assert eth0["addresses"] == ["10.0.0.5/24"] and eth1["addresses"] == []
+    assert eth1["vf"]["name"] == "enP41635s2"
+    assert eth1["vf"]["pci_address"] == "a2a3:00:02.0"
+    assert eth1["vf"]["paired_by"] == "kernel"
+
+
+def test_check_mode_returns_the_same_facts(capsys, cx5):
+    normal = run_module(netvsc_facts, capsys, {"sysfs_root": cx5})
+    checked = run_module(netvsc_facts, capsys, {"sysfs_root": cx5}, check_mode=True)
+    assert checked["ansible_facts"] == normal["ansible_facts"]
+
+
+def test_filter_by_name_and_mac(capsys, cx5):
+    result = run_module(netvsc_facts, capsys, {"sysfs_root": cx5, "interfaces": ["eth1", "00:0D:3A:03:18:C9"]})
+    assert sorted(result["ansible_facts"]["netvsc"]["interfaces"]) == ["eth1", "eth2"]
+
+
+@pytest.mark.parametrize("token, message", [
+    ("enP41635s2", "enP41635s2 is the VF of eth1; pass eth1"),
+    ("eth7", "unknown interface eth7; NetVSC interfaces on this host: eth0, eth1, eth2, eth3"),
+])
+def test_bad_filter_fails_with_a_helpful_message(capsys, cx5, token, message):
+    result = run_module(netvsc_facts, capsys, {"sysfs_root": cx5, "interfaces": [token]})
+    assert result["rc"] == 1 and result["failed"] is True
+    assert result["msg"] == message
+    assert "ansible_facts" not in result
+
+
+def test_garbled_attributes_surface_as_warnings(capsys, tmp_path):
+    root = build(CASES["garbage"], str(tmp_path / "sys"))
+    result = run_module(netvsc_facts, capsys, {"sysfs_root": root})
+    assert result["rc"] == 0
+    assert any("garbled" in w or "cannot read" in w for w in result["warnings"])
+
+
+def test_this_machine_is_not_hyperv_and_does_not_crash(capsys):
+    result = run_module(netvsc_facts, capsys, {})
+    assert result["rc"] == 0
+    assert result["ansible_facts"]["netvsc"]["hyperv"] is False

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a module's main() through the real AnsibleModule entry point and return its result."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+
+def run_module(module, capsys, args, check_mode=False, diff=False):
+    """Call module.main() with args; return the JSON result plus "rc" (the exit code).
+
+    warnings are plain strings.
+    """
+    args = dict(args)
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    if diff:
+        args["_ansible_diff"] = True
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exc:
+            module.main()
+    result = json.loads(capsys.readouterr().out)
+    result["rc"] = exc.value.code
+    result["warnings"] = [_message(w) for w in result.get("warnings", [])]
+    return result
+
+
+def _message(warning):
+    """ansible-core >= 2.19 returns warnings as structured events; keep just the text."""
+    return warning["event"]["msg"] if isinstance(warning, dict) else warning
