@@ -11,4 +11,7 @@ set -uo pipefail
 ansible_test_env
 export ANSIBLE_INJECT_FACT_VARS=false
 cd "$COLLECTION_ROOT" || exit 1
+# ansible-test copies only the targets into its temp dir; integration_config.yml vars reach
+# every target, so they find the fixture builder through it.
+printf 'netvsc_fixtures: %s/tests/fixtures\n' "$COLLECTION_ROOT" >tests/integration/integration_config.yml
 ansible-test integration --local --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" --color no -v
