@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hyperv.netvsc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """DPDK EAL devargs rendering and grammar validation for NetVSC/VF pairings.
 
 This is the ONLY place in the collection where devargs are built. Everything is a pure
@@ -30,24 +31,21 @@ Grammar facts this module enforces (DPDK ``drivers/net/failsafe/failsafe_args.c`
 * kvargs left after removing sub-devices: only ``mac`` and ``hotplug_poll``.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import annotations
 
 import json
 import re
 
-__metaclass__ = type
+from ._declarations import DRIVERS, ID_RE
+from ._scan import KINDS as VF_KINDS, MAC_RE
 
 MODES = ("failsafe", "vdev_netvsc", "netvsc_pmd", "auto")
-DRIVERS = ("hv_netvsc", "uio_hv_generic")
-VF_KINDS = ("mlx4", "mlx5", "mana", "unknown")
 
 DEVARGS_MAXLEN = 4096  # fail-safe: strlen(params) >= DEVARGS_MAXLEN is refused
 FAILSAFE_MAX_SUBDEVICES = 2  # FAILSAFE_MAX_ETHPORTS
 IFNAMSIZ = 16
 
-ID_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 PCI_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
-MAC_RE = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 # Characters that never appear in a value we put inside devargs / an exec() command line.
 # ',' '(' ')' '=' break the fail-safe/kvargs grammar, whitespace and quotes break the
 # command line and its systemd/shell quoting.

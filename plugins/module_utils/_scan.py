@@ -38,8 +38,9 @@ SIMULATED_ADDRESSES = ".netvsc-simulated-addresses.json"
 _MLX5_VF_IDS = ("0x1014", "0x1016", "0x1018", "0x101a", "0x101c", "0x101e")
 VF_KINDS = {("0x15b3", "0x1004"): "mlx4", ("0x1414", "0x00ba"): "mana"}
 VF_KINDS.update((("0x15b3", device), "mlx5") for device in _MLX5_VF_IDS)
+KINDS = ("mlx4", "mlx5", "mana", "unknown")
 
-_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _GUID_RE = re.compile(r"^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$")
 _HEX_ID_RE = re.compile(r"^0x[0-9a-f]{4}$")
 _VANISHED = (errno.ENOENT, errno.ENODEV, errno.ENXIO)
@@ -56,7 +57,7 @@ class _Vanished(Exception):
 def normalize_mac(text):
     """Return a lowercase colon MAC, or None when text is not one."""
     mac = text.strip().lower()
-    return mac if _MAC_RE.match(mac) else None
+    return mac if MAC_RE.match(mac) else None
 
 
 def normalize_guid(text):
