@@ -38,20 +38,30 @@ sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
 
 import sysfs_tree  # noqa: E402  (tests/fixtures/sysfs_tree.py)
 
-# host name -> (fixture case, what it shows, extra host variables)
+# host name -> (fixture case, what it shows, extra host variables). Hosts whose extra
+# variables say "netvsc_demo_role": False are only observed (facts, report), not given the
+# role: they sit in group netvsc_observed instead of netvsc_hosts (site.yml's default target).
 FLEET = {
     "az-cx5-01": ("cx5_4nic", "Gen1, 4 NetVSC + ConnectX-5 VFs; eth0 routed management NIC", {}),
     "az-cx5-02": ("cx5_4nic", "second ConnectX-5 host (same size)", {}),
     "az-cx4lx-01": ("cx4lx", "one routed NetVSC with a ConnectX-4 Lx VF: left alone", {}),
     "az-mlx4-01": ("mlx4_old_kernel", "ConnectX-3 (mlx4) VF, old kernel: pairs by MAC", {}),
-    "az-mana-01": ("mana_shared_pci", "MANA: two vPorts share one PCI function", {}),
-    "az-mana-02": ("mana_shared_pci", "second MANA host", {}),
+    # Fail-safe over MANA is refused (docs/modes.md), so MANA hosts need the netvsc PMD, whose
+    # uio_hv_generic binding the sandbox cannot do (no modprobe, no real devices): observed only.
+    "az-mana-01": ("mana_shared_pci", "MANA: two vPorts share one PCI function (observed)",
+                   {"netvsc_mode": "netvsc_pmd", "netvsc_demo_role": False}),
+    "az-mana-02": ("mana_shared_pci", "second MANA host (observed)",
+                   {"netvsc_mode": "netvsc_pmd", "netvsc_demo_role": False}),
     "az-servicing-01": ("vf_absent_servicing", "host servicing: eth1's VF is gone", {}),
-    "az-uio-01": ("uio_bound", "eth1 bound to uio_hv_generic (netvsc PMD)",
-                  {"netvsc_mode": "netvsc_pmd"}),
+    # eth1 has no netdev any more, so its MAC is not in sysfs; the role's EAL step needs it
+    # (a declaration written before the rebind would carry it): observed only.
+    "az-uio-01": ("uio_bound", "eth1 bound to uio_hv_generic, netvsc PMD (observed)",
+                  {"netvsc_mode": "netvsc_pmd", "netvsc_demo_role": False}),
     "az-ambiguous-01": ("ambiguous_macs", "two masterless VFs carry eth1's MAC: none paired", {}),
     "az-decoys-01": ("decoys", "VLAN/bridge/macvlan/tap/veth decoys with NetVSC MACs", {}),
-    "az-garbled-01": ("garbage", "garbled sysfs attributes (warnings, no crash)", {}),
+    # eth1's MAC is garbled (no usable MAC): pair only eth2 and eth3.
+    "az-garbled-01": ("garbage", "garbled sysfs attributes (warnings, no crash)",
+                      {"netvsc_interfaces": ["eth2", "eth3"]}),
     "az-big-01": ("many:16", "16 NetVSC + 16 mlx5 VFs", {}),
     "az-vanishing-01": ("vanishing", "a class/net link whose device is gone", {}),
     "kvm-01": ("kvm_virtio", "KVM guest, virtio-net: not Hyper-V (skipped)", {}),
@@ -93,19 +103,18 @@ def write_inventory(dest, hosts):
         "    ansible_python_interpreter: \"{{ ansible_playbook_python }}\"",
         "    netvsc_manage_services: false",
         "    netvsc_non_hyperv: skip",
+        "    netvsc_become: false",
         "  children:",
-        "    netvsc_demo:",
-        "      hosts:",
     ]
-    for host, (case, about, extra) in sorted(hosts.items()):
-        base = os.path.join(dest, "hosts", host)
-        hostvars = {"netvsc_demo_case": case, "netvsc_demo_about": about,
-                    "netvsc_sysfs_root": os.path.join(base, "sys"),
-                    "netvsc_root_dir": os.path.join(base, "root")}
-        hostvars.update(extra)
-        lines.append("        %s:" % host)
-        for key in sorted(hostvars):
-            lines.append("          %s: %s" % (key, _yaml_scalar(hostvars[key])))
+    groups = {"netvsc_hosts": [], "netvsc_observed": []}
+    for host, (_case, _about, extra) in sorted(hosts.items()):
+        groups["netvsc_hosts" if extra.get("netvsc_demo_role", True) else "netvsc_observed"].append(host)
+    for group, members in sorted(groups.items()):
+        if not members:
+            continue
+        lines.extend(["    %s:" % group, "      hosts:"])
+        for host in members:
+            lines.extend(host_lines(dest, host, hosts[host]))
     with open(os.path.join(inv, "10-fleet.yml"), "w") as handle:
         handle.write("\n".join(lines) + "\n")
     src = os.path.join(HERE, "inventory")
@@ -113,6 +122,20 @@ def write_inventory(dest, hosts):
         if name.endswith((".yml", ".yaml")):
             shutil.copyfile(os.path.join(src, name), os.path.join(inv, name))
     return inv
+
+
+def host_lines(dest, host, entry):
+    """Inventory lines of one host: its sysfs tree, its sandbox root and its extra variables."""
+    case, about, extra = entry
+    base = os.path.join(dest, "hosts", host)
+    hostvars = {"netvsc_demo_case": case, "netvsc_demo_about": about,
+                "netvsc_sysfs_root": os.path.join(base, "sys"),
+                "netvsc_root_dir": os.path.join(base, "root")}
+    hostvars.update((k, v) for k, v in extra.items() if k != "netvsc_demo_role")
+    lines = ["        %s:" % host]
+    for key in sorted(hostvars):
+        lines.append("          %s: %s" % (key, _yaml_scalar(hostvars[key])))
+    return lines
 
 
 def build_fleet(dest, count=0, clean=True):

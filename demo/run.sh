@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# `make demo`: the collection on a simulated fleet, no root, no VMs, under a minute.
+#
+#   demo/run.sh            venv, collection link, fleet, site.yml, facts.yml, report.yml, table
+#   DEMO_DIR=/tmp/d demo/run.sh    build somewhere else (default: build/demo)
+#   DEMO_COLLECTIONS=DIR           use this collections path (it must already hold
+#                                  ansible_collections/hyperv/netvsc) instead of the build/ link
+#   DEMO_SETUP=0                   skip step 1 and use the ansible-* already on PATH (tests)
+#
+# 1. The venv: tests/run/all.sh --setup-only (the test runner's own setup: creates or reuses
+#    .venv with tests/requirements.txt; fast when it is up to date).
+# 2. The collection: build/collections/ansible_collections/hyperv/netvsc is a symlink to this
+#    checkout (no build/install step, edits show at once; packaging is checked elsewhere).
+# 3. The fleet: demo/fleet.py builds 14 hosts (sysfs trees from tests/fixtures, a sandbox
+#    root each) and the inventory; demo/ansible.cfg points at them.
+# 4. hyperv.netvsc.site (the failsafe role; the monitor runs once per host), hyperv.netvsc.facts,
+#    hyperv.netvsc.report; then the constructed groups and the fleet table.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+export REPO
+VENV="${VENV:-$REPO/.venv}"
+export VENV
+DEMO_DIR="${DEMO_DIR:-$REPO/build/demo}"
+COLLECTIONS="${DEMO_COLLECTIONS:-$REPO/build/collections}"
+start=$SECONDS
+
+step() { printf '\n=== %s (%ss)\n' "$*" "$((SECONDS - start))"; }
+
+if [ "${DEMO_SETUP:-1}" != 0 ]; then
+    step "venv ($VENV)"
+    "$REPO/tests/run/all.sh" --setup-only
+    export PATH="$VENV/bin:$PATH"
+fi
+command -v ansible-playbook >/dev/null || { echo "demo: ansible-playbook not on PATH" >&2; exit 1; }
+
+if [ -z "${DEMO_COLLECTIONS:-}" ]; then
+    step "collection: $COLLECTIONS/ansible_collections/hyperv/netvsc -> $REPO"
+    mkdir -p "$COLLECTIONS/ansible_collections/hyperv"
+    ln -sfn "$REPO" "$COLLECTIONS/ansible_collections/hyperv/netvsc"
+fi
+
+step "fleet"
+python "$REPO/demo/fleet.py" build --dest "$DEMO_DIR"
+
+export ANSIBLE_CONFIG="$REPO/demo/ansible.cfg"
+export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS"
+export ANSIBLE_INVENTORY="$DEMO_DIR/inventory"
+export ANSIBLE_CACHE_PLUGIN_CONNECTION="$DEMO_DIR/facts"
+export ANSIBLE_NOCOLOR="${ANSIBLE_NOCOLOR:-1}"
+LOGS="$DEMO_DIR/logs"
+mkdir -p "$LOGS"
+
+play() {
+    local name="$1" log="$LOGS/${1##*.}.log"
+    shift
+    step "ansible-playbook $name $*"
+    if ! ansible-playbook "$name" "$@" >"$log" 2>&1; then
+        tail -n 40 "$log"
+        echo "demo: $name failed; full output: $log" >&2
+        exit 1
+    fi
+    sed -n '/^PLAY RECAP/,$p' "$log" | sed -e '/^$/d' -e 's/^/  /'
+}
+
+play hyperv.netvsc.site
+play hyperv.netvsc.facts
+play hyperv.netvsc.report -e "netvsc_report_dir=$DEMO_DIR/report"
+
+step "groups built by the constructed inventory from the fact cache"
+ansible-inventory --graph | grep -v -e '^  |  |--' -e 'ungrouped' | sed 's/^/  /'
+for g in netvsc_vf_mlx5 netvsc_vf_mlx4 netvsc_vf_mana netvsc_vf_missing netvsc_vf_unpaired \
+    netvsc_uio netvsc_no_hyperv; do
+    printf '  %-20s %s\n' "$g" "$(ansible "$g" --list-hosts 2>/dev/null | tail -n +2 | xargs | tr ' ' ',')"
+done
+
+step "fleet table"
+python "$REPO/demo/fleet.py" table --dest "$DEMO_DIR"
+
+printf '\nReport: %s/report/report.html (and report.json, report.csv)\n' "$DEMO_DIR"
+printf 'Ansible output: %s/*.log\n' "$LOGS"
+printf 'demo finished in %ss\n' "$((SECONDS - start))"
