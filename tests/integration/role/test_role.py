@@ -1,0 +1,317 @@
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Integration tests of roles/failsafe and the playbooks, driving ansible-playbook.
+
+Four simulated hosts run with the local connection, each with its own sysfs fixture tree
+(netvsc_sysfs_root) and sandbox root (netvsc_root_dir), netvsc_manage_services: false:
+
+  cx5       cx5_4nic (eth0 = routed management NIC, default route simulated), mode failsafe
+  servicing vf_absent_servicing (eth1 has no VF), no simulated facts: the role gathers them
+  mlx4      mlx4_old_kernel, mode vdev_netvsc, ansible_host = eth0's address
+  kvm       kvm_virtio (not Hyper-V)
+
+The tests run in file order (one fleet, one story): check mode from clean, first run,
+published state, second run, diff, refusals, facts playbook, teardown. Wall times per host are
+written to $ROLE_TIMINGS (default <tmp>/role-timings.json) and printed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tests" / "fixtures"))
+import sysfs_tree  # noqa: E402  pylint: disable=wrong-import-position
+
+HOSTS = {
+    "cx5": {"case": "cx5_4nic", "vars": {
+        "sim_facts": {"default_ipv4": {"interface": "eth0", "address": "10.0.0.5"}},
+        "ansible_host": "10.0.0.5"}},
+    "servicing": {"case": "vf_absent_servicing", "vars": {}},
+    "mlx4": {"case": "mlx4_old_kernel", "vars": {
+        "sim_facts": {}, "ansible_host": "10.240.0.102", "netvsc_mode": "vdev_netvsc"}},
+    "kvm": {"case": "kvm_virtio", "vars": {"sim_facts": {}}},
+}
+HYPERV = ["cx5", "servicing", "mlx4"]
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
+                   r"\s+skipped=(\d+)", re.M)
+
+
+def _ansible_playbook():
+    for candidate in (os.environ.get("VENV") and Path(os.environ["VENV"]) / "bin" / "ansible-playbook",
+                      Path(sys.executable).parent / "ansible-playbook"):
+        if candidate and candidate.exists():
+            return str(candidate)
+    found = shutil.which("ansible-playbook")
+    if not found:
+        pytest.skip("ansible-playbook not found")
+    return found
+
+
+class Fleet:
+    def __init__(self, base):
+        self.base = base
+        self.playbook = _ansible_playbook()
+        collection_root = os.environ.get("COLLECTION_ROOT")
+        if collection_root:
+            collections = Path(collection_root).resolve().parents[2]
+        else:
+            collections = base / "collections"
+            (collections / "ansible_collections" / "hyperv").mkdir(parents=True)
+            (collections / "ansible_collections" / "hyperv" / "netvsc").symlink_to(REPO)
+        self.coll_root = collections / "ansible_collections" / "hyperv" / "netvsc"
+        inventory = {"all": {"vars": {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            "netvsc_manage_services": False,
+            "netvsc_become": False,
+        }, "hosts": {}}}
+        for name, host in HOSTS.items():
+            sysfs = base / name / "sys"
+            spec = sysfs_tree.CASES[host["case"]]
+            sysfs_tree.build(spec, str(sysfs))
+            sysfs_tree.write_simulated_addresses(spec, str(sysfs))
+            hostvars = dict(host["vars"], netvsc_sysfs_root=str(sysfs),
+                            netvsc_root_dir=str(self.root(name)))
+            hostvars.setdefault("ansible_host", "127.0.0.1")
+            inventory["all"]["hosts"][name] = hostvars
+        self.inventory = base / "inventory.json"
+        self.inventory.write_text(json.dumps(inventory, indent=2))
+        self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections),
+                        ANSIBLE_INJECT_FACT_VARS="false", ANSIBLE_NOCOLOR="1",
+                        ANSIBLE_FORCE_COLOR="0", ANSIBLE_HOST_KEY_CHECKING="false",
+                        ANSIBLE_RETRY_FILES_ENABLED="false",
+                        ANSIBLE_LOCAL_TEMP=str(base / "ansible-tmp"),
+                        ANSIBLE_REMOTE_TEMP=str(base / "ansible-tmp"))
+        self.env.pop("ANSIBLE_CONFIG", None)
+        self.timings = {}
+
+    def root(self, host):
+        return self.base / host / "root"
+
+    def run(self, playbook="site.yml", *args, limit=None, check=False, diff=False,
+            extra=None, sim=True):
+        argv = [self.playbook, "-i", str(self.inventory)]
+        if sim:
+            argv.append(str(Path(__file__).parent / "sim_facts.yml"))
+        argv += [str(self.coll_root / "playbooks" / playbook), "-e", "netvsc_target=all"]
+        if limit:
+            argv += ["--limit", limit]
+        if check:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        if extra:
+            argv += ["-e", json.dumps(extra)]
+        argv += list(args)
+        started = time.monotonic()
+        proc = subprocess.run(argv, env=self.env, cwd=str(self.base), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, check=False)
+        proc.elapsed = time.monotonic() - started
+        proc.recap = {m.group(1): dict(zip(("ok", "changed", "unreachable", "failed", "skipped"),
+                                           map(int, m.groups()[1:])))
+                      for m in RECAP.finditer(proc.stdout)}
+        return proc
+
+    def files(self, host):
+        """{relative path: sha256} of every file below a host's sandbox root."""
+        root = self.root(host)
+        if not root.exists():
+            return {}
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.rglob("*")) if p.is_file() or p.is_symlink()}
+
+
+def _show(proc):
+    return "rc=%s\n%s" % (proc.returncode, proc.stdout[-6000:])
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    fleet = Fleet(tmp_path_factory.mktemp("role"))
+    yield fleet
+    out = Path(os.environ.get("ROLE_TIMINGS") or fleet.base / "role-timings.json")
+    out.write_text(json.dumps(fleet.timings, indent=2, sort_keys=True) + "\n")
+    sys.stderr.write("\nrole wall times (s): %s\n" % json.dumps(fleet.timings, sort_keys=True))
+
+
+def test_check_mode_from_clean_reports_changes_and_writes_nothing(fleet):
+    proc = fleet.run(check=True, diff=True)
+    assert proc.returncode == 0, _show(proc)
+    for host in HYPERV:
+        assert proc.recap[host]["changed"] > 0, _show(proc)
+        assert proc.recap[host]["failed"] == 0
+        assert fleet.files(host) == {}, host
+    assert proc.recap["kvm"]["changed"] == 0
+    # --diff shows the contents that a real run writes.
+    assert 'NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,ignore=1' in proc.stdout
+    assert '"vmbus_id": "000d3a03-1eb1-000d-3a03-1eb1000d3a03"' in proc.stdout
+    assert 'ATTR{address}=="00:0d:3a:03:1e:b1"' in proc.stdout
+    assert "net_vdev_netvsc0,iface=eth1" in proc.stdout  # mlx4 host, vdev_netvsc mode
+
+
+@pytest.mark.parametrize("host", list(HOSTS))
+def test_first_run(fleet, host):
+    proc = fleet.run(limit=host)
+    fleet.timings.setdefault(host, {})["first_run"] = round(proc.elapsed, 2)
+    assert proc.returncode == 0, _show(proc)
+    if host == "kvm":
+        assert proc.recap[host]["changed"] == 0
+        assert "not a Hyper-V/Azure guest" in proc.stdout
+        assert fleet.files(host) == {}
+    else:
+        assert proc.recap[host]["changed"] > 0, _show(proc)
+
+
+def _read(fleet, host, rel):
+    return (fleet.root(host) / rel).read_text()
+
+
+def test_cx5_files(fleet):
+    files = fleet.files("cx5")
+    ids = ["000d3a031eb1", "000d3a0318c9", "000d3a0319f7"]  # eth1..eth3; eth0 is management
+    for pair_id in ids:
+        assert "etc/netvsc/pairs.d/%s.json" % pair_id in files
+        assert "etc/netvsc/eal.d/%s.args" % pair_id in files
+    assert not any("000d3a031646" in f for f in files), "management NIC eth0 was touched"
+    declaration = json.loads(_read(fleet, "cx5", "etc/netvsc/pairs.d/000d3a031eb1.json"))
+    assert declaration["netvsc"] == {"mac": "00:0d:3a:03:1e:b1", "name": "eth1",
+                                     "vmbus_id": "000d3a03-1eb1-000d-3a03-1eb1000d3a03"}
+    assert declaration["driver"] == "hv_netvsc" and declaration["force"] is False
+    state_dir = fleet.root("cx5") / "run" / "netvsc"
+    env = _read(fleet, "cx5", "etc/netvsc/eal.env")
+    assert env.startswith('NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,ignore=1 --vdev ')
+    assert ("net_failsafe_000d3a031eb1,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,"
+            "exec(cat %s/000d3a031eb1.vf),dev(net_tap_000d3a031eb1,remote=eth1)" % state_dir) in env
+    assert env.count("net_failsafe_") == 3
+    args = _read(fleet, "cx5", "etc/netvsc/eal.d/000d3a0318c9.args").splitlines()
+    assert args[:3] == ["--vdev", "net_vdev_netvsc0,ignore=1", "--vdev"]
+    assert args[3].startswith("net_failsafe_000d3a0318c9,mac=00:0d:3a:03:18:c9,")
+    rules = _read(fleet, "cx5", "etc/udev/rules.d/90-netvsc-vf-unmanaged.rules")
+    macs = re.findall(r'ATTR\{address\}=="([0-9a-f:]+)"', rules)
+    assert macs == ["00:0d:3a:03:18:c9", "00:0d:3a:03:19:f7", "00:0d:3a:03:1e:b1"]
+    assert "etc/systemd/network/01-netvsc-vf-unmanaged.network" in files
+    unit = _read(fleet, "cx5", "etc/systemd/system/netvsc-monitor.service")
+    assert "Type=notify" in unit
+    assert "--config-dir %s/etc/netvsc/pairs.d" % fleet.root("cx5") in unit
+    assert "--state-dir %s" % state_dir in unit
+    assert _read(fleet, "cx5", "etc/modules-load.d/hyperv-netvsc.conf").split("\n")[2:] == [
+        "ib_uverbs", "mlx5_ib", ""]
+    package = fleet.root("cx5") / "usr/local/lib/hyperv-netvsc/hyperv_netvsc"
+    assert (package / "__init__.py").read_text() == ""
+    for source in (fleet.coll_root / "plugins" / "module_utils").glob("*.py"):
+        assert (package / source.name).read_bytes() == source.read_bytes()
+
+
+def test_mlx4_files(fleet):
+    files = fleet.files("mlx4")
+    assert sorted(f for f in files if f.startswith("etc/netvsc/pairs.d/")) == [
+        "etc/netvsc/pairs.d/000d3a12ebf6.json"]
+    assert _read(fleet, "mlx4", "etc/netvsc/eal.env") == \
+        'NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,iface=eth1"\n'
+    assert "mlx4_ib" in _read(fleet, "mlx4", "etc/modules-load.d/hyperv-netvsc.conf")
+
+
+def test_published_vf_files(fleet):
+    """The --once monitor run published the live VF (cx5) or an empty file (servicing)."""
+    state = fleet.root("cx5") / "run" / "netvsc"
+    assert (state / "000d3a031eb1.vf").read_text() == "a2a3:00:02.0\n"
+    for pair_id in ("000d3a0318c9", "000d3a0319f7"):
+        assert re.match(r"^[0-9a-f]{4}:00:02\.0\n$", (state / (pair_id + ".vf")).read_text())
+    published = json.loads((state / "state.json").read_text())
+    assert published["pairs"]["000d3a031eb1"]["vf"] == "a2a3:00:02.0"
+    servicing = fleet.root("servicing") / "run" / "netvsc"
+    assert (servicing / "000d3af58102.vf").read_text() == ""
+    assert re.match(r"^[0-9a-f]{4}:00:02\.0\n$",
+                    (fleet.root("mlx4") / "run/netvsc/000d3a12ebf6.vf").read_text())
+
+
+@pytest.mark.parametrize("host", list(HOSTS))
+def test_second_run_changes_nothing(fleet, host):
+    before = fleet.files(host)
+    proc = fleet.run(limit=host)
+    fleet.timings.setdefault(host, {})["second_run"] = round(proc.elapsed, 2)
+    assert proc.returncode == 0, _show(proc)
+    assert proc.recap[host]["changed"] == 0, _show(proc)
+    after = fleet.files(host)
+    before.pop("run/netvsc/state.json", None)  # updated_at is the monitor's heartbeat
+    after.pop("run/netvsc/state.json", None)
+    assert after == before
+
+
+def test_check_mode_after_deploy_changes_nothing(fleet):
+    proc = fleet.run(check=True, diff=True)
+    assert proc.returncode == 0, _show(proc)
+    assert all(r["changed"] == 0 for r in proc.recap.values()), _show(proc)
+
+
+def test_management_nic_refused_when_named(fleet):
+    before = fleet.files("cx5")
+    proc = fleet.run(limit="cx5", extra={"netvsc_interfaces": ["eth1", "eth0"]})
+    assert proc.returncode != 0
+    assert proc.recap["cx5"]["failed"] == 1 and proc.recap["cx5"]["changed"] == 0
+    assert "Refusing eth0: it carries the management connection (default route" in proc.stdout
+    assert fleet.files("cx5").keys() == before.keys()
+    # By the address Ansible connects to (ansible_host), on a host without a default route.
+    proc = fleet.run(limit="mlx4", extra={"netvsc_interfaces": ["00:0d:3a:1d:66:d4"]})
+    assert proc.recap["mlx4"]["failed"] == 1 and proc.recap["mlx4"]["changed"] == 0
+    assert "the address Ansible connects to" in proc.stdout
+    # A NetVSC with addresses that is not the management one needs force (none here), and
+    # allow_management lets the named management NIC through (check mode: nothing written).
+    proc = fleet.run(limit="cx5", check=True,
+                     extra={"netvsc_interfaces": [{"name": "eth0", "allow_management": True}]})
+    assert proc.returncode == 0, _show(proc)
+    assert proc.recap["cx5"]["changed"] > 0
+    assert fleet.files("cx5").keys() == before.keys()
+
+
+def test_not_a_netvsc_is_refused_before_any_change(fleet):
+    before = fleet.files("cx5")
+    proc = fleet.run(limit="cx5", extra={"netvsc_interfaces": ["eth1", "enP2969s1"]})
+    assert proc.recap["cx5"]["failed"] == 1 and proc.recap["cx5"]["changed"] == 0, _show(proc)
+    assert "VF of eth0" in proc.stdout or "enP2969s1" in proc.stdout
+    assert fleet.files("cx5") == before
+
+
+def test_non_hyperv_fails_when_asked(fleet):
+    proc = fleet.run(limit="kvm", extra={"netvsc_non_hyperv": "fail"})
+    assert proc.recap["kvm"]["failed"] == 1
+    assert "is not a Hyper-V/Azure guest" in proc.stdout
+
+
+def test_facts_playbook_prints_one_table(fleet):
+    before = {host: fleet.files(host) for host in HOSTS}
+    proc = fleet.run("facts.yml", sim=False)
+    assert proc.returncode == 0, _show(proc)
+    assert all(r["changed"] == 0 for r in proc.recap.values())
+    assert re.search(r"cx5\s+eth1\s+enP\S+\s+a2a3:00:02\.0\s+mlx5\s+kernel\s+000d3a031eb1: a2a3:00:02\.0",
+                     proc.stdout), proc.stdout
+    assert re.search(r"cx5\s+eth0\s+enP2969s1\s+\S+\s+mlx5\s+kernel\s+not declared", proc.stdout)
+    assert re.search(r"servicing\s+eth1\s+-\s+-\s+-\s+-\s+000d3af58102: no VF", proc.stdout)
+    assert re.search(r"kvm\s+\(not Hyper-V\)", proc.stdout)
+    for host in HOSTS:
+        assert fleet.files(host).keys() == before[host].keys()
+
+
+def test_teardown_leaves_no_role_files(fleet):
+    proc = fleet.run("teardown.yml")
+    assert proc.returncode == 0, _show(proc)
+    for host in HYPERV:
+        assert proc.recap[host]["changed"] > 0
+        assert fleet.files(host) == {}, host
+    proc = fleet.run("teardown.yml")
+    assert proc.returncode == 0, _show(proc)
+    assert all(r["changed"] == 0 for r in proc.recap.values()), _show(proc)
