@@ -89,8 +89,9 @@ options:
       - V(hv_netvsc) keeps the kernel netdev (for the fail-safe and vdev_netvsc modes). If the
         device is bound to C(uio_hv_generic), it is bound back.
       - V(uio_hv_generic) is needed by the DPDK netvsc PMD. The module loads that kernel
-        module (C(modprobe), skipped when C(<sysfs_root>/module/uio_hv_generic) exists), registers the NetVSC class id with it, unbinds the device from C(hv_netvsc) and binds it
-        to C(uio_hv_generic). It persists the binding with C(driverctl -b vmbus set-override)
+        module (C(modprobe), skipped when C(<sysfs_root>/module/uio_hv_generic) exists),
+        registers the NetVSC class id with it, unbinds the device from C(hv_netvsc) and binds
+        it to C(uio_hv_generic). It persists the binding with C(driverctl -b vmbus set-override)
         when C(driverctl) is installed, else with a udev rule
         C(<udev_rules_dir>/70-hyperv-netvsc-<vmbus guid>.rules) that, when the device is added
         (at boot too), sets its C(driver_override), loads C(uio_hv_generic) and re-probes it.
@@ -279,8 +280,8 @@ class PairModule:
             module.warn(warning)
         self.binder = _binding.Binder(
             self.params["sysfs_root"],
-            run=lambda argv: module.run_command(argv),
-            which=lambda name: module.get_bin_path(name),
+            run=module.run_command,
+            which=module.get_bin_path,
             udev_rules_dir=self.params["udev_rules_dir"])
 
     def fail(self, msg, **extra):

@@ -39,23 +39,22 @@ class Commands:
         self.binaries = set(binaries)
         self.overrides = overrides
 
-    def run_command(self, module, args, **kwargs):
+    def run_command(self, args, **kwargs):
         self.calls.append(list(args))
         if args[-1] == "list-overrides":
             return 0, self.overrides, ""
         return 0, "", ""
 
-    def get_bin_path(self, module, name, *args, **kwargs):
+    def get_bin_path(self, name, *args, **kwargs):
         return "/usr/sbin/%s" % name if name in self.binaries else None
 
 
 @pytest.fixture
 def commands(monkeypatch):
     cmds = Commands()
-    monkeypatch.setattr(basic.AnsibleModule, "run_command",
-                        lambda self, args, **kw: cmds.run_command(self, args, **kw))
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path",
-                        lambda self, name, *a, **kw: cmds.get_bin_path(self, name, *a, **kw))
+    # Bound methods of cmds are not descriptors: the AnsibleModule instance is not passed.
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", cmds.run_command)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", cmds.get_bin_path)
     return cmds
 
 
