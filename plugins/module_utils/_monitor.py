@@ -87,10 +87,12 @@ def sd_notify(message, environ=None):
         return False
     if address[0] == "@":
         address = "\0" + address[1:]  # abstract namespace
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    # Non-blocking: a manager that does not read its socket must never stall the monitor
+    # (a full queue drops the message, like a lost datagram).
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
     try:
         sock.connect(address)
-        sock.sendall(message.encode("utf-8"))
+        sock.send(message.encode("utf-8"))
     except OSError:
         return False
     finally:
@@ -362,6 +364,7 @@ class Monitor:
         self.reload = False
         self._wakeup = None
         self._previous = {}
+        self._status_sent = None
 
     # -- declarations ---------------------------------------------------------------------
 
@@ -499,7 +502,8 @@ class Monitor:
     def loop(self):
         """Wait for uevents, signals and deadlines; nothing else wakes the process."""
         self._install_signals()
-        self.notify("READY=1", "STATUS=" + self.status())
+        self._status_sent = self.status()
+        self.notify("READY=1", "STATUS=" + self._status_sent)
         watchdog = watchdog_interval(self.environ)
         resync_at = self.clock() + self.resync_interval if self.resync_interval > 0 else None
         ping_at = self.clock() + watchdog if watchdog else None
@@ -531,8 +535,9 @@ class Monitor:
             if ping_at is not None and now >= ping_at:
                 self.notify("WATCHDOG=1")
                 ping_at = now + watchdog
-            if changed:
+            if changed and self.status() != self._status_sent:
                 self.notify("STATUS=" + self.status())
+                self._status_sent = self.status()
         self.notify("STOPPING=1")
         self.log("info", "stopping: %s", self.status())
 

@@ -11,7 +11,7 @@ import os
 import signal
 import time
 
-from conftest import MAC1, pci_address, read, sysfs_tree
+from conftest import MAC1, pci_address, read, sysfs_tree, wait_for
 
 
 def test_vf_arrives_departs_and_moves(world):
@@ -44,7 +44,10 @@ def test_vf_arrives_departs_and_moves(world):
     world.netns.kick()
     m.wait_vf("eth1", "4c4c:00:02.0\n")
 
-    state = json.loads(read(os.path.join(world.state, "state.json")))
+    def state_now():  # state.json is written right after the .vf files
+        state = json.loads(read(os.path.join(world.state, "state.json")))
+        return state if state["pairs"]["eth1"]["vf"] == "4c4c:00:02.0" else None
+    state = wait_for(state_now, what="state.json to follow eth1.vf")
     pair = state["pairs"]["eth1"]
     assert pair["vf"] == "4c4c:00:02.0" and pair["vf_name"] == vf and pair["mac"] == MAC1
     assert pair["changes"] == 4 and state["counters"]["uevents"] > 0

@@ -492,3 +492,11 @@ def test_leftover_temporary_files_are_removed_at_start(env):
         (env.state / name).write_text("partial")
     env.make().start()
     assert sorted(os.listdir(str(env.state))) == [".keepme", "eth1.vf", "state.json"]
+
+
+def test_sd_notify_never_blocks_on_a_full_queue(notify_socket):
+    _sock, path = notify_socket  # nobody reads it
+    start = time.monotonic()
+    results = [_monitor.sd_notify("STATUS=%d" % i, {"NOTIFY_SOCKET": path}) for i in range(2000)]
+    assert time.monotonic() - start < 5
+    assert results[0] and not results[-1]  # the queue filled up; later messages were dropped
