@@ -84,13 +84,13 @@ ensure_commands() {
 # ---------------------------------------------------------------- Pythons
 # find_target_pythons: one line "X.Y /path/to/pythonX.Y" per Python in 3.8..3.13 that
 # actually runs (a pyenv shim for an inactive version exists but fails, so each
-# candidate is executed). Looks on PATH, then in pyenv's versions directory.
+# candidate is executed). Prefers pyenv's real binaries (no shim), then PATH.
 find_target_pythons() {
     local v p cand pyenv_root="${PYENV_ROOT:-${REAL_HOME:-$HOME}/.pyenv}"
     for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
         p=""
-        for cand in $(command -v "python$v" 2>/dev/null) \
-            $(ls -d "$pyenv_root"/versions/"$v".*/bin/"python$v" 2>/dev/null | sort -V -r); do
+        for cand in $(printf '%s\n' "$pyenv_root"/versions/"$v".*/bin/"python$v" | sort -V -r) \
+            $(command -v "python$v" 2>/dev/null); do
             if "$cand" -c 'import sys, venv' >/dev/null 2>&1; then
                 p="$cand"
                 break
