@@ -15,13 +15,15 @@ description:
   - Reads the pairing declarations written by M(hyperv.netvsc.netvsc_pair), finds each
     declared NetVSC and its VF in sysfs, and renders the DPDK EAL arguments that make a DPDK
     application survive VF hot-removal (host servicing) on Hyper-V and Azure.
-  - "Modes, per pairing: V(failsafe) renders
-    C(--vdev net_failsafe_<id>,mac=<mac>,hotplug_poll=<ms>,exec(cat <state_dir>/<id>.vf),dev(net_tap_<id>,remote=<netvsc>)),
-    once preceded by C(--vdev net_vdev_netvsc0,ignore=1); the hot-plug monitor keeps
-    C(<state_dir>/<id>.vf) up to date. V(vdev_netvsc) renders
-    C(--vdev net_vdev_netvsc<N>,iface=<netvsc>[,force=1]). V(netvsc_pmd) renders C(-a <vf pci>)
-    (MANA C(--vdev <pci>,mac=<mac>)) and needs the NetVSC declared with C(uio_hv_generic).
-    V(auto) picks V(netvsc_pmd) for pairings declared with C(uio_hv_generic), else V(failsafe)."
+  - "Modes, per pairing. V(failsafe): one C(--vdev net_failsafe_<id>,...) port whose sub-devices
+    are the VF, read with C(exec) from C(<state_dir>/<id>.vf) (kept up to date by the hot-plug
+    monitor), and a TAP fallback on the NetVSC netdev; the list starts once with
+    C(--vdev net_vdev_netvsc0,ignore=1) (see the RV(eal_args) sample for the exact strings).
+    V(vdev_netvsc): C(--vdev net_vdev_netvsc<N>,iface=<netvsc>), with C(force=1) when the
+    pairing was declared with O(hyperv.netvsc.netvsc_pair#module:force=true).
+    V(netvsc_pmd): C(-a <vf pci>) (MANA C(--vdev <pci>,mac=<mac>)), nothing while no VF is
+    present; it needs the NetVSC declared with C(uio_hv_generic).
+    V(auto): V(netvsc_pmd) for pairings declared with C(uio_hv_generic), else V(failsafe)."
   - A declared NetVSC that is not present now still renders in V(failsafe) mode, from its
     declaration (last seen name and MAC), with a warning.
   - Fail-safe over MANA VFs is refused (use V(netvsc_pmd)).
