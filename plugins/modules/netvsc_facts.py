@@ -22,10 +22,18 @@ description:
   - Only Ethernet devices on the PCI bus are VF candidates; VLAN, bridge, macvlan, tap, veth
     and bond devices never pair, whatever their MAC.
   - NetVSC VMBus devices without a netdev (for example bound to C(uio_hv_generic) for the
-    DPDK netvsc PMD) are reported under their VMBus GUID.
+    DPDK netvsc PMD) are reported under their VMBus GUID, with the MAC that
+    M(hyperv.netvsc.netvsc_pair) recorded in O(config_dir), so their VF still pairs by MAC.
+  - Addresses come from the kernel over rtnetlink and are kept only for interfaces whose
+    kernel name and ifindex match the sysfs tree, so a tree from another host never borrows
+    local addresses.
   - Never changes anything. Works inside C(gather_facts) through C(ansible_facts_modules).
 author:
-  - hyperv.netvsc contributors
+  - hyperv.netvsc contributors (@hyperv-netvsc)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
+  - hyperv.netvsc.paths
 attributes:
   check_mode:
     support: full
@@ -36,15 +44,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  sysfs_root:
-    description:
-      - Where sysfs is mounted. Change it for containers that see the host's sysfs elsewhere,
-        and for simulated trees.
-      - Addresses come from the kernel over rtnetlink and are kept only for interfaces whose
-        kernel name and ifindex match the tree, so a tree from another host never borrows
-        local addresses.
-    type: path
-    default: /sys
   interfaces:
     description:
       - Only report these NetVSC interfaces, given by netdev name, MAC or VMBus GUID.
@@ -241,6 +240,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ..module_utils._declarations import known_macs, load_all
 from ..module_utils._scan import InterfaceError, scan
 
 
@@ -254,12 +254,14 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             sysfs_root=dict(type="path", default="/sys"),
+            config_dir=dict(type="path", default="/etc/netvsc/pairs.d"),
             interfaces=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
-    snapshot = scan(module.params["sysfs_root"])
-    for warning in snapshot.warnings:
+    declarations, errors = load_all(module.params["config_dir"])
+    snapshot = scan(module.params["sysfs_root"], known_macs=known_macs(declarations))
+    for warning in errors + snapshot.warnings:
         module.warn(warning)
     facts = snapshot.facts()
     if module.params["interfaces"]:

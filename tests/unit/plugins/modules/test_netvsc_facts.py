@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_facts
 from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
-    CASES, build, write_simulated_addresses)
+    CASES, build, case_known_macs, write_simulated_addresses)
 from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
 
 
@@ -54,6 +55,23 @@ def test_bad_filter_fails_with_a_helpful_message(capsys, cx5, token, message):
     assert result["rc"] == 1 and result["failed"] is True
     assert result["msg"] == message
     assert "ansible_facts" not in result
+
+
+def test_uio_bound_netvsc_pairs_through_its_declaration(capsys, tmp_path):
+    root = build(CASES["uio_bound"], str(tmp_path / "sys"))
+    ((guid, mac),) = case_known_macs(CASES["uio_bound"]).items()
+    config_dir = tmp_path / "pairs.d"
+    config_dir.mkdir()
+    iface = {"mac": mac, "name": "eth1", "vmbus_id": guid}
+    declaration = _declarations.build("dpdk0", iface, driver="uio_hv_generic")
+    (config_dir / "dpdk0.json").write_text(_declarations.dumps(declaration))
+    args = {"sysfs_root": root, "interfaces": [guid]}
+    alone = run_module(netvsc_facts, capsys, dict(args, config_dir=str(tmp_path / "none")))
+    assert alone["ansible_facts"]["netvsc"]["interfaces"][guid]["vf"] is None
+    declared = run_module(netvsc_facts, capsys, dict(args, config_dir=str(config_dir)))
+    uio = declared["ansible_facts"]["netvsc"]["interfaces"][guid]
+    assert (uio["name"], uio["mac"], uio["driver"]) == (None, mac, "uio_hv_generic")
+    assert uio["vf"]["paired_by"] == "mac"
 
 
 def test_garbled_attributes_surface_as_warnings(capsys, tmp_path):

@@ -11,10 +11,10 @@ import shlex
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations, _devargs
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_failsafe
+from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
 from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import CASES, build
 
 ETH1 = {"mac": "00:0d:3a:03:1e:b1", "name": "eth1", "vmbus_id": "000d3a03-1eb1-000d-3a03-1eb1000d3a03"}
@@ -24,25 +24,8 @@ FS_ETH1 = ("net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,"
            "exec(cat /run/netvsc/dpdk0.vf),dev(net_tap_dpdk0,remote=eth1)")
 
 
-def warning_text(warning):
-    if isinstance(warning, dict):
-        return warning.get("event", warning).get("msg", str(warning))
-    return warning
-
-
 def run(capsys, args, check_mode=False, diff=False):
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            netvsc_failsafe.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exc.value.code
-    result["warnings"] = [warning_text(w) for w in result.get("warnings", [])]
-    return result
+    return run_module(netvsc_failsafe, capsys, args, check_mode, diff)
 
 
 class Env:

@@ -16,10 +16,10 @@ import os
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations, _binding
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_pair
+from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
 from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
     CASES, build, case_addresses, write_simulated_addresses)
 
@@ -107,25 +107,7 @@ class Env:
 
 
 def run(capsys, args, check_mode=False, diff=False):
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            netvsc_pair.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exc.value.code
-    result["warnings"] = [warning_text(w) for w in result.get("warnings", [])]
-    return result
-
-
-def warning_text(warning):
-    """ansible-core 2.19 returns warnings as {"event": {"msg": ...}}; older cores as str."""
-    if isinstance(warning, dict):
-        return warning.get("event", warning).get("msg", str(warning))
-    return warning
+    return run_module(netvsc_pair, capsys, args, check_mode, diff)
 
 
 @pytest.fixture
