@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark of the hot-plug monitor (not a test). Run as root:
+
+    python3 benchmarks/monitor_latency.py [--events 500] [--idle 60]
+
+Method
+- Publication latency: the monitor runs inside a fresh network namespace on a fixture sysfs
+  tree (tests/fixtures/sysfs_tree.py). For each event the benchmark first changes the tree
+  (add_vf, or remove_vf), then adds a veth pair in the namespace: a real kernel uevent. An
+  independent NETLINK_KOBJECT_UEVENT listener in this process, also inside the namespace,
+  timestamps the arrival of the first net event (CLOCK_MONOTONIC); inotify (IN_MOVED_TO on
+  the state dir) timestamps the rename of <id>.vf. latency = rename - arrival. Both wake the
+  same select() loop here, so the two timestamps share one clock and one scheduler path.
+  The veth pairs are not deleted one by one (each deletion costs an RCU grace period); the
+  namespace goes at the end.
+- Idle wake-ups: voluntary_ctxt_switches of the monitor over --idle seconds with no events and
+  the default resync interval (60 s) and with the resync disabled.
+- Memory: VmRSS and VmHWM from /proc/PID/status.
+Anchors: vdev_netvsc polls every 1000 ms, fail-safe's default hotplug_poll is 2000 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import glob
+import os
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
+import sysfs_tree  # noqa: E402
+
+IN_MOVED_TO = 0x80
+IN_NONBLOCK = 0o4000
+MAC = "00:0d:3a:03:1e:b1"
+
+
+def inotify(path):
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(IN_NONBLOCK)
+    if fd < 0 or libc.inotify_add_watch(fd, path.encode(), IN_MOVED_TO) < 0:
+        raise OSError(ctypes.get_errno(), "inotify")
+    return fd
+
+
+def moved_names(fd):
+    names = []
+    try:
+        data = os.read(fd, 65536)
+    except BlockingIOError:
+        return names
+    offset = 0
+    while offset < len(data):
+        _wd, _mask, _cookie, length = struct.unpack_from("iIII", data, offset)
+        names.append(data[offset + 16:offset + 16 + length].rstrip(b"\0").decode())
+        offset += 16 + length
+    return names
+
+
+def status(pid):
+    fields = {}
+    with open("/proc/%d/status" % pid) as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            fields[key] = value.split()[0] if value.split() else ""
+    return fields
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
+
+
+def inner(args):
+    """Runs inside the namespace (ip netns exec)."""
+    base = tempfile.mkdtemp(prefix="nvbench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    root, config, state, lib = (os.path.join(base, n) for n in ("sys", "pairs.d", "state", "lib"))
+    sysfs_tree.build({"gen": 2, "netvsc": [{"name": "eth1", "mac": MAC}]}, root)
+    os.makedirs(os.path.join(lib, "hyperv_netvsc"))
+    for path in glob.glob(os.path.join(REPO, "plugins", "module_utils", "*.py")):
+        shutil.copy(path, os.path.join(lib, "hyperv_netvsc"))
+    open(os.path.join(lib, "hyperv_netvsc", "__init__.py"), "w").close()
+    os.makedirs(config)
+    guid = sysfs_tree.netvsc_guid_from_mac(MAC)
+    with open(os.path.join(config, "eth1.json"), "w") as handle:
+        handle.write('{"driver": "hv_netvsc", "force": false, "format": 1, "id": "eth1", '
+                     '"netvsc": {"mac": "%s", "name": "eth1", "vmbus_id": "%s"}, '
+                     '"require_vf": false}\n' % (MAC, guid))
+    listener = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 15)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    listener.bind((0, 1))
+    listener.setblocking(False)
+
+    def run_monitor(resync):
+        env = dict(os.environ, PYTHONPATH=lib)
+        proc = subprocess.Popen([sys.executable, "-m", "hyperv_netvsc._monitor", "--sysfs-root", root,
+                                 "--config-dir", config, "--state-dir", state,
+                                 "--resync-interval", str(resync)], env=env, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(os.path.join(state, "state.json")):
+            if time.monotonic() > deadline:
+                raise SystemExit("monitor did not start")
+            time.sleep(0.01)
+        time.sleep(0.2)
+        return proc
+
+    proc = run_monitor(0)
+    watch = inotify(state)
+    latencies, vf = [], None
+    for i in range(args.events):
+        if vf is None:
+            vf = sysfs_tree.add_vf(root, "eth1", {"kind": "mlx5"})
+        else:
+            sysfs_tree.remove_vf(root, vf)
+            vf = None
+        while True:  # discard anything left from the previous round
+            try:
+                listener.recv(65536)
+            except BlockingIOError:
+                break
+        moved_names(watch)
+        subprocess.run(["ip", "link", "add", "b%d" % i, "type", "veth", "peer", "name", "b%dp" % i],
+                       check=True)
+        arrival = published = None
+        deadline = time.monotonic() + 5
+        while published is None and time.monotonic() < deadline:
+            readable, _, _ = select.select([listener, watch], [], [], 1)
+            now = time.monotonic()
+            if listener in readable:
+                while True:
+                    try:
+                        data = listener.recv(65536)
+                    except BlockingIOError:
+                        break
+                    if arrival is None and b"SUBSYSTEM=net" in data:
+                        arrival = now
+            if watch in readable and "eth1.vf" in moved_names(watch):
+                published = now
+        if arrival is None or published is None:
+            raise SystemExit("event %d: no %s" % (i, "uevent" if arrival is None else "publication"))
+        latencies.append((published - arrival) * 1000)
+    rss = status(proc.pid)
+    print("events: %d" % len(latencies))
+    print("publication latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f" % (
+        percentile(latencies, 50), percentile(latencies, 90), percentile(latencies, 99), max(latencies)))
+    print("monitor RSS after events: VmRSS %s kB, VmHWM %s kB" % (rss["VmRSS"], rss["VmHWM"]))
+    proc.terminate()
+    proc.wait(10)
+
+    if args.idle > 0:
+        for resync in (60, 0):
+            proc = run_monitor(resync)
+            before = int(status(proc.pid)["voluntary_ctxt_switches"])
+            time.sleep(args.idle)
+            after = status(proc.pid)
+            print("idle %d s, --resync-interval %d: %d voluntary wake-ups, VmRSS %s kB" % (
+                args.idle, resync, int(after["voluntary_ctxt_switches"]) - before, after["VmRSS"]))
+            proc.terminate()
+            proc.wait(10)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--idle", type=int, default=60, help="idle measurement seconds (0: skip)")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner:
+        return inner(args)
+    if os.geteuid() != 0:
+        raise SystemExit("run as root (network namespace)")
+    ns = "nvbench%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        return subprocess.call(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__),
+                                "--inner", "--events", str(args.events), "--idle", str(args.idle)])
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
