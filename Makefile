@@ -3,8 +3,8 @@
 #   make test                 set up .venv/ and run every stage in tests/run/ (see tests/run/all.sh)
 #   make test STAGES="20 30"  run only some stages
 #   make venv                 only create/refresh .venv/ (pinned tests/requirements.txt)
-#   make demo                 PLACEHOLDER: prints "demo: not yet available" and fails until
-#                             the demo is implemented
+#   make demo                 simulated 14-host fleet: site.yml, facts.yml, report.yml in
+#                             build/demo/, no root (demo/run.sh, docs/fleet.md)
 #   make clean                remove .venv/ and build/
 
 SHELL := /bin/bash
@@ -18,9 +18,9 @@ test:
 venv:
 	@bash tests/run/all.sh --setup-only
 
-# Placeholder until the demo lands; it must keep failing so nobody mistakes it for a demo.
+# The collection on a simulated 14-host fleet, no root needed (demo/run.sh, docs/fleet.md).
 demo:
-	@echo "demo: not yet available"; exit 1
+	@bash demo/run.sh
 
 clean:
 	rm -rf .venv build
