@@ -8,7 +8,10 @@
 #  2. renders the udev rule and runs it with `udevadm test` on this host's PCI network device
 #     in a private mount namespace where it is the only rule (and /run is a scratch tmpfs):
 #     the declared MAC gets the three properties, another MAC gets none;
-#  3. runs tests/integration/monitor (real uevents in network namespaces, faults, DPDK
+#  3. runs the rendered unit under a real systemd in an nspawn container
+#     (tests/integration/monitor/nspawn_unit_check.sh): uevents still arrive under the
+#     hardening, reload, restart after SIGKILL, clean stop; NETVSC_MONITOR_NSPAWN=0 skips it;
+#  4. runs tests/integration/monitor (real uevents in network namespaces, faults, DPDK
 #     fail-safe) with pytest and prints the measured figures.
 #
 # Needs root. Works from all.sh (REPO, VENV, COLLECTION_ROOT) or standalone.
@@ -119,7 +122,21 @@ fi
 $RENDER "$TEMPLATES/netvsc-vf-unmanaged.network.j2" "$WORK/01-netvsc-vf-unmanaged.network"
 grep -q '^Property=NETVSC_VF_UNMANAGED=1$' "$WORK/01-netvsc-vf-unmanaged.network" || { log "FAIL: .network"; failed=1; }
 
-# ---------------------------------------------------------------- 3. real processes
+# ---------------------------------------------------------------- 3. the unit under real systemd
+# Checks that the hardening leaves uevents and /sys reachable (nspawn container, systemd 252).
+# The root comes from tests/molecule/build-root.sh (cached; ~80 s to build the first time).
+if [ "${NETVSC_MONITOR_NSPAWN:-1}" = 1 ] && [ -f "$SRC/tests/molecule/build-root.sh" ]; then
+    if root=$(bash "$SRC/tests/molecule/build-root.sh"); then
+        log "unit under systemd-nspawn ($root)"
+        timeout 120 bash "$SRC/tests/integration/monitor/nspawn_unit_check.sh" "$SRC" "$root" "$PY" || failed=1
+    else
+        log "FAIL: could not build the nspawn root"; failed=1
+    fi
+else
+    log "SKIP unit under systemd-nspawn (NETVSC_MONITOR_NSPAWN=0 or no tests/molecule/build-root.sh)"
+fi
+
+# ---------------------------------------------------------------- 4. real processes
 export MONITOR_REPORT=$WORK/report.jsonl
 : >"$MONITOR_REPORT"
 log "pytest tests/integration/monitor ($PY)"
