@@ -19,7 +19,6 @@ import argparse
 import errno
 import json
 import os
-import re
 import select
 import signal
 import socket
