@@ -123,7 +123,7 @@ ansible_test_env() {
     export HOME="$VENV/ansible-test-home"
     local cache="$HOME/.ansible/test/cache" pipv
     mkdir -p "$cache"
-    pipv="$(python - <<'EOF'
+    pipv="$("$VENV/bin/python" - <<'EOF'
 from ansible_test._internal.python_requirements import get_venv_packages
 class P:  # stands in for ansible-test's PythonConfig; only .version is read
     version = "3.11"
@@ -133,7 +133,7 @@ EOF
     local script="$cache/get_pip_${pipv//./_}.py" wheel="$cache/pip-$pipv-py3-none-any.whl"
     if [ ! -s "$wheel" ]; then
         log "downloading pip $pipv wheel for ansible-test's venv bootstrap"
-        python -m pip download -q --no-deps --only-binary=:all: -d "$cache" "pip==$pipv" \
+        "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: -d "$cache" "pip==$pipv" \
             || die "pip download pip==$pipv failed"
     fi
     cat >"$script" <<EOF
