@@ -168,7 +168,8 @@ def fleet_table(report_json, out=sys.stdout):
         data = json.load(handle)
     cols = [("STATUS", lambda r: ["PROBLEM", "warning", "ok"][r["severity"]]),
             ("HOST", lambda r: r["host"]),
-            ("NETVSC", lambda r: r["netvsc"] or "-"),
+            ("NETVSC", lambda r: (r["netvsc"] or "-") if len(r["netvsc"] or "") <= 16
+             else r["netvsc"][:13] + "..."),
             ("VF", lambda r: r["vf"] or ("absent" if r["driver"] else "-")),
             ("KIND", lambda r: r["kind"] or "-"),
             ("PCI", lambda r: r["pci_address"] or "-"),
