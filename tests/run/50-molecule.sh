@@ -2,7 +2,8 @@
 # Stage 50: Molecule scenarios (extensions/molecule/) on real systemd, in systemd-nspawn
 # containers booted from a cached Debian 12 root.
 #
-#   tests/run/50-molecule.sh                 # molecule test --all
+#   tests/run/50-molecule.sh                 # molecule test --all (scenarios check, default;
+#                                            # extensions/molecule/README.md)
 #   tests/run/50-molecule.sh -s default      # other molecule test arguments instead of --all
 #   NETVSC_MOLECULE_CMD=converge tests/run/50-molecule.sh -s default   # another subcommand
 #
