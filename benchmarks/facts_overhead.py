@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright: hyperv.netvsc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -73,7 +73,7 @@ def load_scan():
 def timed(cmd, env):
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True)
+                          universal_newlines=True, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0 or "SUCCESS" not in proc.stdout:
         raise SystemExit("failed: %s\n%s\n%s" % (" ".join(cmd), proc.stdout[-2000:],
@@ -122,7 +122,7 @@ def scan_in_process(tmp, runs):
     snap = scan(tree)
     count = len(snap.interfaces) + sum(1 for i in snap.interfaces.values() if i["vf"])
     samples, cpu = [], []
-    for _ in range(runs):
+    for _run in range(runs):
         start, start_cpu = time.perf_counter(), time.process_time()
         scan(tree)
         samples.append((time.perf_counter() - start) * 1000.0)

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright: hyperv.netvsc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -73,7 +73,7 @@ def status(pid):
     fields = {}
     with open("/proc/%d/status" % pid) as handle:
         for line in handle:
-            key, _, value = line.partition(":")
+            key, _sep, value = line.partition(":")
             fields[key] = value.split()[0] if value.split() else ""
     return fields
 
@@ -136,7 +136,7 @@ def inner(args):
         arrival = published = None
         deadline = time.monotonic() + 5
         while published is None and time.monotonic() < deadline:
-            readable, _, _ = select.select([listener, watch], [], [], 1)
+            readable = select.select([listener, watch], [], [], 1)[0]
             now = time.monotonic()
             if listener in readable:
                 while True:
@@ -173,7 +173,7 @@ def inner(args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--idle", type=int, default=60, help="idle measurement seconds (0: skip)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)

@@ -132,7 +132,7 @@ def parse_uevent(data):
         key, sep, value = field.partition(b"=")
         if sep:
             event[key.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
-    action, _, devpath = header.partition("@")
+    action, _sep, devpath = header.partition("@")
     event.setdefault("ACTION", action)
     event.setdefault("DEVPATH", devpath)
     return event
@@ -205,7 +205,7 @@ class UeventSocket:
             remaining = deadline - clock()
             if remaining <= 0:
                 break
-            readable, _, _ = select.select([self.sock], [], [], min(quiet, remaining))
+            readable = select.select([self.sock], [], [], min(quiet, remaining))[0]
             if not readable:
                 break
         return relevant, overflowed, total
@@ -509,7 +509,7 @@ class Monitor:
         while not self.stop:
             deadlines = [d for d in (resync_at, ping_at) if d is not None]
             timeout = max(0.0, min(deadlines) - self.clock()) if deadlines else None
-            readable, _, _ = select.select([self.uevents.fileno(), self._wakeup[0]], [], [], timeout)
+            readable = select.select([self.uevents.fileno(), self._wakeup[0]], [], [], timeout)[0]
             changed = False
             if self._wakeup[0] in readable:
                 self._drain_wakeup()
@@ -596,4 +596,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

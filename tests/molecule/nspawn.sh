@@ -41,7 +41,9 @@ cgroup_hierarchies() {
 # own PID namespace is 1.
 container_init_pid() {
     local nspawn_pid=$1 child nspid
-    for child in $(cat "/proc/$nspawn_pid/task/$nspawn_pid/children" 2>/dev/null); do
+    local children
+    read -r -a children <"/proc/$nspawn_pid/task/$nspawn_pid/children" 2>/dev/null || true
+    for child in "${children[@]}"; do
         nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$child/status" 2>/dev/null) || continue
         if [[ $nspid == 1 ]]; then echo "$child"; return 0; fi
     done
@@ -173,7 +175,7 @@ cmd_stop() {
         for i in "${alive[@]}"; do
             running "${pids[i]}" && left+=("$i")
         done
-        ((${#left[@]})) && ((SECONDS < deadline)) || break
+        if ((${#left[@]} == 0 || SECONDS >= deadline)); then break; fi
         sleep 0.1
     done
     for i in "${left[@]}"; do

@@ -79,6 +79,7 @@ check_unit "textfile, watchdog" 'netvsc_monitor_textfile="/var/lib/node_exporter
 udev_props() {  # udev_props RULES DEVICE -> the properties udevadm test prints; problems: $WORK/udev.bad
     mkdir -p "$WORK/empty" "$WORK/rules"
     rm -f "$WORK/rules/"*; cp "$1" "$WORK/rules/90-netvsc-vf-unmanaged.rules"
+    # shellcheck disable=SC2016  # $1... expand in the inner sh -c, not here
     unshare -m --propagation private sh -c '
         mount -t tmpfs tmpfs /run &&
         mount --bind "$1/empty" /usr/lib/udev/rules.d &&

@@ -112,7 +112,7 @@ def chromium(args, profile, timeout=120):
         pytest.skip("chromium is not installed (tests/run/60-fleet.sh installs it)")
     proc = subprocess.run([exe] + CHROMIUM_FLAGS + ["--user-data-dir=%s" % profile] + args,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                          universal_newlines=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc
 

@@ -191,7 +191,7 @@ class MonitorProcess:
         stats = {}
         with open("/proc/%d/status" % self.proc.pid) as handle:
             for line in handle:
-                key, _, value = line.partition(":")
+                key, _sep, value = line.partition(":")
                 stats[key] = value.split()[0] if value.split() else ""
         fds = len(os.listdir("/proc/%d/fd" % self.proc.pid))
         return int(stats["VmRSS"]), fds, int(stats["voluntary_ctxt_switches"])

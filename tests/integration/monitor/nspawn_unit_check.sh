@@ -45,8 +45,8 @@ started=1
 in_ct() { nsenter -t "$PID" -a "$@"; }
 [ "$(in_ct systemd-detect-virt --container)" = systemd-nspawn ] || { log "not in the container"; exit 1; }
 wait_file() {  # wait_file PATH EXPECTED
-    local i
-    for i in $(seq 200); do
+    local _attempt
+    for _attempt in $(seq 200); do
         [ "$(in_ct cat "$1" 2>/dev/null || echo MISSING)" = "$2" ] && return 0
         sleep 0.05
     done
@@ -72,13 +72,13 @@ wait_file /run/netvsc/eth2.vf MISSING
 log "reload (SIGHUP) removed the undeclared pairing"
 before=$(in_ct systemctl show -p MainPID --value netvsc-monitor.service)
 in_ct systemctl kill -s KILL netvsc-monitor.service
-for i in $(seq 100); do
+for _attempt in $(seq 100); do
     now=$(in_ct systemctl show -p MainPID --value netvsc-monitor.service)
     state=$(in_ct systemctl show -p ActiveState --value netvsc-monitor.service)
     [ "$now" != 0 ] && [ "$now" != "$before" ] && [ "$state" = active ] && break
     sleep 0.1
 done
-[ "$state" = active ] && [ "$now" != "$before" ] || { log "FAIL: no restart after SIGKILL"; exit 1; }
+if [ "$state" != active ] || [ "$now" = "$before" ]; then log "FAIL: no restart after SIGKILL"; exit 1; fi
 wait_file /run/netvsc/eth1.vf "2a2a:00:02.0"
 log "restarted after SIGKILL (pid $before -> $now) and republished"
 in_ct systemctl stop netvsc-monitor.service

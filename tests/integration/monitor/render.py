@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright: hyperv.netvsc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -28,7 +28,7 @@ def render(template_path, variables):
 def main(argv):
     variables = {}
     for item in argv[3:]:
-        name, _, value = item.partition("=")
+        name, _sep, value = item.partition("=")
         variables[name] = json.loads(value)
     with open(argv[2], "w") as handle:
         handle.write(render(argv[1], variables))

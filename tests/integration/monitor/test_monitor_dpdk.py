@@ -49,7 +49,9 @@ def test_publication_drives_failsafe_exec(world):
          "--vdev", failsafe, "--", "-i", "--total-num-mbufs=4096"],
         stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
     try:
-        logs = lambda: read(log_path) or ""  # noqa: E731
+        def logs():
+            return read(log_path) or ""
+
         wait_for(lambda: "Checking link statuses" in logs(), 60, 0.05, "testpmd started", logs)
         assert "Could not read command output" in logs()  # exec() ran and found the file empty
         assert "net_af_packet_vf0" not in logs()
@@ -58,7 +60,10 @@ def test_publication_drives_failsafe_exec(world):
         ns.kick()
         m.wait_vf("eth1", "2a2a:00:02.0\n")
         published = time.monotonic()
-        after_start = lambda: logs().split("Checking link statuses", 1)[1]  # noqa: E731
+
+        def after_start():
+            return logs().split("Checking link statuses", 1)[1]
+
         wait_for(lambda: "net_af_packet_vf0,iface=vf0" in after_start(), 10, 0.01,
                  "fail-safe's exec() to define the VF sub-device", logs)
         delay = time.monotonic() - published

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Collect, inside one container, everything the verify playbooks check; print one JSON object.
 
 One task instead of dozens (each Ansible task costs seconds on a loaded machine). Read-only.

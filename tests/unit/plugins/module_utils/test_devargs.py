@@ -335,7 +335,7 @@ def test_format_env_exact():
 
 def _systemd_env_value(line):
     """systemd.exec(5) EnvironmentFile=, double-quoted value: \\ before \\ " ` $ is dropped."""
-    key, _, raw = line.rstrip("\n").partition("=")
+    key, _sep, raw = line.rstrip("\n").partition("=")
     assert raw[0] == raw[-1] == '"'
     out, i, body = [], 0, raw[1:-1]
     while i < len(body):

@@ -59,7 +59,7 @@ def test_bad_filter_fails_with_a_helpful_message(capsys, cx5, token, message):
 
 def test_uio_bound_netvsc_pairs_through_its_declaration(capsys, tmp_path):
     root = build(CASES["uio_bound"], str(tmp_path / "sys"))
-    ((guid, mac),) = case_known_macs(CASES["uio_bound"]).items()
+    ((guid, mac),) = list(case_known_macs(CASES["uio_bound"]).items())
     config_dir = tmp_path / "pairs.d"
     config_dir.mkdir()
     iface = {"mac": mac, "name": "eth1", "vmbus_id": guid}
