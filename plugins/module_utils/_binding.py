@@ -29,11 +29,12 @@ import errno
 import os
 
 from ._atomic import write_atomic
+from ._scan import NETVSC_CLASS_ID
 
 UIO = "uio_hv_generic"
 NETVSC = "hv_netvsc"
 DRIVERS = (NETVSC, UIO)
-NETVSC_CLASS_GUID = "f8615163-df3e-46c5-913f-f2d2f965ed0e"
+NETVSC_CLASS_GUID = NETVSC_CLASS_ID.strip("{}")  # new_id takes the GUID without braces
 DEFAULT_UDEV_RULES_DIR = "/etc/udev/rules.d"
 UDEV_RULE_PREFIX = "70-hyperv-netvsc-"
 
