@@ -100,10 +100,13 @@ class _Reader:
         return "/".join((self.root,) + parts)
 
     def attr(self, owner, directory, name, parse=_word):
-        """Return parse(content) or None; raise _Vanished when the device is gone."""
-        path = directory + "/" + name
+        """Return parse(content) or None; raise _Vanished when the device is gone.
+
+        directory is a path or an open directory fd (cheaper: no path walk per read).
+        """
+        path = name if isinstance(directory, int) else directory + "/" + name
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY, dir_fd=directory if isinstance(directory, int) else None)
             try:
                 raw = os.read(fd, 4096)
             finally:
@@ -127,43 +130,65 @@ class _Reader:
             return None
 
     @staticmethod
-    def link_name(path):
+    def link_name(path, dir_fd=None):
         """Basename of a symlink's target, or None when there is no such link."""
         try:
-            return os.path.basename(os.readlink(path))
+            return os.path.basename(os.readlink(path, dir_fd=dir_fd))
         except OSError:
             return None
+
+
+def _open_dir(path, dir_fd=None):
+    """An O_DIRECTORY fd, or None when the directory is gone (or is a dangling link)."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY, dir_fd=dir_fd)
+    except OSError:
+        return None
 
 
 def _classify_netdev(reader, name):
     """Return ("netvsc" | "vf" | "other", record) for one class/net entry, or None if gone.
 
-    The device's subsystem link decides what to read, so each interface costs a handful
-    of reads (this runs for every netdev on every monitor rescan).
+    The device's subsystem link decides what to read, and reads go through directory fds,
+    so each interface costs a handful of cheap syscalls (this runs for every netdev on
+    every monitor rescan).
     """
-    base = reader.path("class", "net", name)
-    device = base + "/device"
-    subsystem = reader.link_name(device + "/subsystem")
-    if subsystem not in ("vmbus", "pci"):
-        if not os.path.isdir(base):
-            return None  # dangling link: the device left between listdir() and now
-        return "other", {"name": name, "driver": reader.link_name(device + "/driver")}
+    base = _open_dir(reader.path("class", "net", name))
+    if base is None:
+        return None  # dangling link: the device left between listdir() and now
+    device = None
+    try:
+        subsystem = reader.link_name("device/subsystem", base)
+        if subsystem in ("vmbus", "pci"):
+            device = _open_dir("device", base)
+        if device is None:
+            return "other", {"name": name, "driver": reader.link_name("device/driver", base)}
+        return _classify_device(reader, name, base, device, subsystem)
+    finally:
+        for fd in (base, device):
+            if fd is not None:
+                os.close(fd)
+
+
+def _classify_device(reader, name, base, device, subsystem):
+    """Classify a netdev whose device is on VMBus or PCI (base and device are dir fds)."""
+    driver = reader.link_name("driver", device)
     if subsystem == "vmbus":
         class_id = reader.optional(name, device, "class_id")
         if class_id is None or class_id.lower() != NETVSC_CLASS_ID:
-            return "other", {"name": name, "driver": reader.link_name(device + "/driver")}
+            return "other", {"name": name, "driver": driver}
     elif reader.attr(name, base, "type", _int) != ARPHRD_ETHER:
-        return "other", {"name": name, "driver": reader.link_name(device + "/driver")}
+        return "other", {"name": name, "driver": driver}
     record = {
         "name": name,
         "mac": reader.attr(name, base, "address", _mac),
         "ifindex": reader.attr(name, base, "ifindex", _int),
         "mtu": reader.optional(name, base, "mtu", _int),
         "operstate": reader.optional(name, base, "operstate"),
-        "driver": reader.link_name(device + "/driver"),
+        "driver": driver,
     }
     if subsystem == "vmbus":
-        record["vmbus_id"] = normalize_guid(reader.link_name(device) or "")
+        record["vmbus_id"] = normalize_guid(reader.link_name("device", base) or "")
         return "netvsc", record
     return "vf", _vf_record(reader, record, device, base)
 
@@ -173,12 +198,12 @@ def _vf_record(reader, record, device, base):
     vendor = reader.optional(name, device, "vendor", _hex_id)
     device_id = reader.optional(name, device, "device", _hex_id)
     record.update(
-        pci_address=reader.link_name(device),
+        pci_address=reader.link_name("device", base),
         vendor_id=vendor,
         device_id=device_id,
         kind=VF_KINDS.get((vendor, device_id), "unknown"),
         numa_node=reader.optional(name, device, "numa_node", _int),
-        master=reader.link_name(base + "/master"),
+        master=reader.link_name("master", base),
         paired_by=None,
     )
     return record
