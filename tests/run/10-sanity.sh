@@ -34,4 +34,13 @@ run_check "antsibull-docs lint-collection-docs" \
     antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck \
     --validate-collection-refs=all --disallow-unknown-collection-refs .
 
+reference_is_current() {
+    local fresh="$TEST_WORKDIR/reference"
+    ANSIBLE_COLLECTIONS_PATH="$TEST_WORKDIR" bash docs/reference.sh "$fresh" &&
+        diff -r docs/reference "$fresh" && return 0
+    log "docs/reference/ is stale: run make docs"
+    return 1
+}
+run_check "docs/reference up to date" reference_is_current
+
 checks_summary
