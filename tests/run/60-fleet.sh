@@ -5,8 +5,8 @@
 #
 #   tests/run/60-fleet.sh [pytest args...]
 #
-# Installs chromium (Debian) with ensure_debs, and ansible-runner + ansible-builder into $VENV
-# when they are missing (pinned below; they are not in tests/requirements.txt yet).
+# Installs chromium (Debian) with ensure_debs. ansible-runner and ansible-builder come with
+# $VENV (tests/requirements.txt).
 # Writes nothing into $REPO: tests run from $COLLECTION_ROOT into pytest tmp dirs. The report
 # screenshot is kept in $TEST_WORKDIR/fleet-artifacts (KEEP_WORKDIR=1 keeps it).
 set -uo pipefail
@@ -14,17 +14,7 @@ set -uo pipefail
 # shellcheck source=tests/run/lib.sh
 . "$REPO/tests/run/lib.sh"
 
-RUNNER_PIN="ansible-runner==2.4.3"
-BUILDER_PIN="ansible-builder==3.2.0"
-
 ensure_debs chromium
-for spec in "ansible_runner:$RUNNER_PIN" "ansible_builder:$BUILDER_PIN"; do
-    if ! "$VENV/bin/python" -c "import ${spec%%:*}" >/dev/null 2>&1; then
-        log "pip install ${spec#*:} into $VENV"
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${spec#*:}" \
-            -c "$REPO/tests/requirements-constraints.txt" || die "pip install ${spec#*:} failed"
-    fi
-done
 
 export FLEET_ARTIFACTS="${TEST_WORKDIR:-/tmp}/fleet-artifacts"
 cd "$COLLECTION_ROOT" || exit 1

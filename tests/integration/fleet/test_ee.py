@@ -20,7 +20,7 @@ from conftest import ROOT, run, tool
 def builder():
     exe = tool("ansible-builder")
     if not shutil.which(exe) and not os.access(exe, os.X_OK):
-        pytest.skip("ansible-builder is not installed (tests/run/60-fleet.sh installs it)")
+        pytest.skip("ansible-builder is not installed (it is in tests/requirements.txt)")
     return exe
 
 

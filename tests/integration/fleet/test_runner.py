@@ -32,7 +32,7 @@ PLAYBOOK = """---
 def runner():
     exe = tool("ansible-runner")
     if not shutil.which(exe) and not os.access(exe, os.X_OK):
-        pytest.skip("ansible-runner is not installed (tests/run/60-fleet.sh installs it)")
+        pytest.skip("ansible-runner is not installed (it is in tests/requirements.txt)")
     return exe
 
 
