@@ -364,6 +364,8 @@ class Monitor:
         self._wakeup = None
         self._previous = {}
         self._status_sent = None
+        self.published = []  # ids whose .vf changed at the last publication
+        self.removed = []  # ids whose .vf was removed at the last declaration load
 
     # -- declarations ---------------------------------------------------------------------
 
@@ -377,7 +379,8 @@ class Monitor:
         for pair_id in list(self.pairs):
             if pair_id not in declared:
                 del self.pairs[pair_id]
-        for pair_id in self.publisher.remove_stale(declared):
+        self.removed = self.publisher.remove_stale(declared)
+        for pair_id in self.removed:
             self.log("info", "%s: no longer declared, removed its .vf file", pair_id)
         if not declarations:
             self.log("warning", "no pairing declarations in %s", self.config_dir)
@@ -396,7 +399,7 @@ class Monitor:
         for declaration in self.declarations:
             self._update_pair(declaration, snapshot, now)
         try:
-            self.publisher.publish_pairs(self.pairs)
+            self.published = self.publisher.publish_pairs(self.pairs)
             self.publisher.publish_state(self.pairs, self.counters, self.last_event)
         except OSError as exc:
             # Keep running: the next event or resync rewrites everything (write_atomic left
@@ -556,7 +559,8 @@ def parse_args(argv=None):
     parser.add_argument("--textfile", help="also write Prometheus metrics to this file")
     parser.add_argument("--resync-interval", type=float, default=DEFAULT_RESYNC,
                         help="seconds between safety rescans, 0 disables (default %(default)s)")
-    parser.add_argument("--once", action="store_true", help="scan, publish and exit")
+    parser.add_argument("--once", action="store_true",
+                        help="scan, publish, print what changed as JSON and exit")
     parser.add_argument("--foreground", action="store_true",
                         help="accepted for clarity: the monitor never forks (systemd Type=notify)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every uevent burst")
@@ -581,7 +585,11 @@ def main(argv=None):
         monitor = Monitor(args.sysfs_root, args.config_dir, publisher, log,
                           resync_interval=args.resync_interval, uevents=uevents)
         monitor.start()
-        if not args.once:
+        if args.once:
+            # For callers that report changes (the role): .vf files written or removed.
+            print(json.dumps({"published": monitor.published, "removed": monitor.removed,
+                              "status": monitor.status()}, sort_keys=True))
+        else:
             monitor.loop()
     except MonitorError as exc:
         log("err", "%s", exc)
