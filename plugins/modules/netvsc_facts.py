@@ -236,6 +236,22 @@ ansible_facts:
           type: list
           elements: dict
           sample: []
+        declarations:
+          description:
+            - The pairing declarations in O(config_dir), keyed by pairing id, as
+              M(hyperv.netvsc.netvsc_pair) wrote them. Broken files are left out with a warning.
+            - Lets a play find pairings it no longer wants, and reports show what is declared.
+          returned: always
+          type: dict
+          sample:
+            eth1:
+              driver: hv_netvsc
+              force: false
+              format: 1
+              id: eth1
+              netvsc: {mac: "00:0d:3a:03:1e:b1", name: eth1,
+                       vmbus_id: 000d3a03-1eb1-000d-3a03-1eb1000d3a03}
+              require_vf: false
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -264,6 +280,7 @@ def main():
     for warning in errors + snapshot.warnings:
         module.warn(warning)
     facts = snapshot.facts()
+    facts["declarations"] = dict((d["id"], d) for d in declarations)
     if module.params["interfaces"]:
         try:
             facts["interfaces"] = select(snapshot, module.params["interfaces"])

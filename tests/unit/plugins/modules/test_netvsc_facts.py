@@ -68,7 +68,9 @@ def test_uio_bound_netvsc_pairs_through_its_declaration(capsys, tmp_path):
     args = {"sysfs_root": root, "interfaces": [guid]}
     alone = run_module(netvsc_facts, capsys, dict(args, config_dir=str(tmp_path / "none")))
     assert alone["ansible_facts"]["netvsc"]["interfaces"][guid]["vf"] is None
+    assert alone["ansible_facts"]["netvsc"]["declarations"] == {}
     declared = run_module(netvsc_facts, capsys, dict(args, config_dir=str(config_dir)))
+    assert declared["ansible_facts"]["netvsc"]["declarations"] == {"dpdk0": declaration}
     uio = declared["ansible_facts"]["netvsc"]["interfaces"][guid]
     assert (uio["name"], uio["mac"], uio["driver"]) == (None, mac, "uio_hv_generic")
     assert uio["vf"]["paired_by"] == "mac"
