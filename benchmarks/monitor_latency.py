@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import glob
 import os
 import select
 import shutil
@@ -40,6 +39,7 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
+import monitor_archive  # noqa: E402
 import sysfs_tree  # noqa: E402
 
 IN_MOVED_TO = 0x80
@@ -88,10 +88,7 @@ def inner(args):
     base = tempfile.mkdtemp(prefix="nvbench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     root, config, state, lib = (os.path.join(base, n) for n in ("sys", "pairs.d", "state", "lib"))
     sysfs_tree.build({"gen": 2, "netvsc": [{"name": "eth1", "mac": MAC}]}, root)
-    os.makedirs(os.path.join(lib, "hyperv_netvsc"))
-    for path in glob.glob(os.path.join(REPO, "plugins", "module_utils", "*.py")):
-        shutil.copy(path, os.path.join(lib, "hyperv_netvsc"))
-    open(os.path.join(lib, "hyperv_netvsc", "__init__.py"), "w").close()
+    archive = monitor_archive.build(lib)
     os.makedirs(config)
     guid = sysfs_tree.netvsc_guid_from_mac(MAC)
     with open(os.path.join(config, "eth1.json"), "w") as handle:
@@ -104,10 +101,9 @@ def inner(args):
     listener.setblocking(False)
 
     def run_monitor(resync):
-        env = dict(os.environ, PYTHONPATH=lib)
-        proc = subprocess.Popen([sys.executable, "-m", "hyperv_netvsc._monitor", "--sysfs-root", root,
+        proc = subprocess.Popen([sys.executable, archive, "--sysfs-root", root,
                                  "--config-dir", config, "--state-dir", state,
-                                 "--resync-interval", str(resync)], env=env, stderr=subprocess.DEVNULL)
+                                 "--resync-interval", str(resync)], stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not os.path.exists(os.path.join(state, "state.json")):
             if time.monotonic() > deadline:

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Real-process harness for the monitor: a network namespace for real uevents, a fixture
-sysfs tree, the package laid out as the role deploys it, and bounded waits.
+sysfs tree, the zip application the role installs, and bounded waits.
 
 Net-device uevents reach only listeners in the device's network namespace, so the monitor
 runs inside a namespace the test creates (``ip netns exec``) and veth add/remove in that
@@ -13,7 +13,6 @@ fixture the test changes alongside with add_vf/remove_vf.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -28,7 +27,8 @@ import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
-import sysfs_tree  # noqa: E402  (the shared fixture builder)
+import monitor_archive as monitor_archive_builder  # noqa: E402  (shared fixture helpers)
+import sysfs_tree  # noqa: E402
 
 MAC1, MAC2 = "00:0d:3a:03:1e:b1", "00:0d:3a:03:1e:b2"
 SPEC = {
@@ -80,15 +80,9 @@ def pci_address(root, vf_name):
 
 
 @pytest.fixture(scope="session")
-def package_dir(tmp_path_factory):
-    """plugins/module_utils/*.py copied as the hyperv_netvsc package, as the role deploys it."""
-    lib = tmp_path_factory.mktemp("lib")
-    pkg = lib / "hyperv_netvsc"
-    pkg.mkdir()
-    for path in glob.glob(os.path.join(REPO, "plugins", "module_utils", "*.py")):
-        shutil.copy(path, str(pkg))
-    (pkg / "__init__.py").write_text("")
-    return str(lib)
+def monitor_archive(tmp_path_factory):
+    """netvsc-monitor.pyz, built as the role builds it (lookup hyperv.netvsc.monitor_zipapp)."""
+    return monitor_archive_builder.build(tmp_path_factory.mktemp("lib"))
 
 
 class Netns:
@@ -133,8 +127,8 @@ def declare(config_dir, pair_id, mac, name):
 class MonitorProcess:
     """The monitor as a real process inside a network namespace, with a real NOTIFY_SOCKET."""
 
-    def __init__(self, package_dir, netns, root, config, state, tmp, extra=()):
-        self.package_dir, self.netns = package_dir, netns
+    def __init__(self, archive, netns, root, config, state, tmp, extra=()):
+        self.archive, self.netns = archive, netns
         self.root, self.config, self.state, self.tmp = root, config, state, tmp
         self.extra = list(extra)
         self.proc = None
@@ -143,8 +137,8 @@ class MonitorProcess:
         self.log_path = os.path.join(tmp, "monitor.log")
 
     def command(self):
-        return ["ip", "netns", "exec", self.netns.name, sys.executable, "-m",
-                "hyperv_netvsc._monitor", "--foreground", "-v", "--sysfs-root", self.root,
+        return ["ip", "netns", "exec", self.netns.name, sys.executable, self.archive,
+                "--foreground", "-v", "--sysfs-root", self.root,
                 "--config-dir", self.config, "--state-dir", self.state,
                 "--resync-interval", "0"] + self.extra
 
@@ -152,7 +146,7 @@ class MonitorProcess:
         path = os.path.join(self.tmp, "notify-%d" % time.monotonic_ns())
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(path)
-        env = dict(os.environ, PYTHONPATH=self.package_dir, NOTIFY_SOCKET=path)
+        env = dict(os.environ, NOTIFY_SOCKET=path)
         env.pop("JOURNAL_STREAM", None)
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(list(wrapper) + self.command(), env=env,
@@ -215,7 +209,7 @@ class MonitorProcess:
 
 
 @pytest.fixture
-def world(tmp_path, netns, package_dir):
+def world(tmp_path, netns, monitor_archive):
     """A fixture tree, declarations for eth1 (no VF) and eth2 (a VF), and a monitor factory.
 
     Tree and state live on a tmpfs when there is one (/dev/shm): like /sys and /run, and
@@ -236,7 +230,7 @@ def world(tmp_path, netns, package_dir):
     w.root, w.config, w.state, w.tmp, w.netns = root, config, state, str(tmp_path), netns
 
     def monitor(extra=(), **kwargs):
-        m = MonitorProcess(package_dir, netns, root, config, state, str(tmp_path), extra)
+        m = MonitorProcess(monitor_archive, netns, root, config, state, str(tmp_path), extra)
         monitors.append(m)
         return m.start(**kwargs)
     w.monitor = monitor

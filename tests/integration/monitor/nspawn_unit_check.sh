@@ -23,12 +23,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$W/lib/hyperv_netvsc" "$W/units" "$W/pairs"
-cp "$SRC"/plugins/module_utils/*.py "$W/lib/hyperv_netvsc/"
-: >"$W/lib/hyperv_netvsc/__init__.py"
+mkdir -p "$W/lib" "$W/units" "$W/pairs"
+archive=$("$PY" "$SRC/tests/fixtures/monitor_archive.py" "$W/build")
+cp "$archive" "$W/lib/"
 "$PY" "$SRC/tests/integration/monitor/render.py" "$SRC/roles/failsafe/templates/netvsc-monitor.service.j2" \
     "$W/units/netvsc-monitor.service" 'netvsc_sysfs_root="/srv/netvsc-sysfs"' \
-    'netvsc_monitor_lib_dir="/opt/nvlib"' 'netvsc_config_dir="/opt/pairs"'
+    'netvsc_monitor_archive="/opt/nvlib/netvsc-monitor.pyz"' 'netvsc_config_dir="/opt/pairs"'
 "$PY" - "$SRC" "$W" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1] + "/tests/integration/monitor")

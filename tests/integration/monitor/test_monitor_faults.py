@@ -111,7 +111,7 @@ def test_sigkill_mid_flap_then_restart(world):
     assert sorted(os.listdir(world.state)) == ["eth1.vf", "eth2.vf", "state.json"]
 
 
-def test_unwritable_state_dir(world, package_dir):
+def test_unwritable_state_dir(world, monitor_archive):
     os.mkdir(world.state)
     notify_path = os.path.join(world.tmp, "notify-ro")
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -120,9 +120,9 @@ def test_unwritable_state_dir(world, package_dir):
     # A read-only bind mount, private to the monitor: root's DAC override does not help there.
     script = ('mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"')
     cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, world.state,
-           sys.executable, "-m", "hyperv_netvsc._monitor", "--sysfs-root", world.root,
+           sys.executable, monitor_archive, "--sysfs-root", world.root,
            "--config-dir", world.config, "--state-dir", world.state]
-    env = dict(os.environ, PYTHONPATH=package_dir, NOTIFY_SOCKET=notify_path)
+    env = dict(os.environ, NOTIFY_SOCKET=notify_path)
     try:
         proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=30, check=False)
