@@ -19,7 +19,8 @@ is added (cold-plug at boot included).
 Nothing here runs processes itself: :class:`Binder` takes ``run(argv) -> (rc, out, err)``
 (``AnsibleModule.run_command``) and ``which(name) -> path | None``. :meth:`Binder.plan`
 only reads (sysfs, files, ``driverctl list-overrides``) and returns a :class:`Plan`; its
-:meth:`Plan.apply` makes the changes, so check mode is "plan, do not apply".
+:meth:`Plan.apply` makes the changes, so check mode is "plan, do not apply". :class:`Plan`
+also plans plain file writes and removals (the binding's udev rule, ``_vfpolicy``'s files).
 Stdlib only, Python >= 3.8.
 """
 
@@ -43,7 +44,11 @@ _ALREADY = (errno.EEXIST,)
 _NOT_BOUND = (errno.ENODEV,)
 
 
-class BindingError(Exception):
+class PlanError(Exception):
+    """A planned step failed; the message says which and why."""
+
+
+class BindingError(PlanError):
     """A binding step failed; the message says which and why."""
 
 
@@ -82,16 +87,41 @@ def _read(path):
         return None
 
 
-class Plan:
-    """Steps to bring one device to one driver; empty when nothing is to change."""
+def text_diff(header, before, after):
+    """One --diff entry."""
+    return {"before_header": header, "after_header": header, "before": before, "after": after}
 
-    def __init__(self, guid, driver, current, persistence):
-        self.guid = guid
-        self.driver = driver
-        self.current = current
+
+def _write_file(path, text):
+    directory = os.path.dirname(path)
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+            os.chmod(directory, 0o755)  # makedirs' mode is masked by the umask
+        write_atomic(path, text, 0o644)
+    except OSError as exc:
+        raise PlanError("cannot write %s (%s)" % (path, exc.strerror))
+
+
+def _remove_file(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise PlanError("cannot remove %s (%s)" % (path, exc.strerror))
+
+
+class Plan:
+    """Steps to change the system, and their --diff entries; empty when nothing is to change.
+
+    persistence: how a uio_hv_generic binding persists (Binder plans only).
+    """
+
+    def __init__(self, persistence=None):
         self.persistence = persistence
         self.steps = []  # (description, callable)
-        self.diffs = []  # dicts with before/after/before_header/after_header
+        self.diffs = []  # text_diff() dicts
 
     @property
     def changed(self):
@@ -107,6 +137,19 @@ class Plan:
     def apply(self):
         for _description, action in self.steps:
             action()
+
+    def write(self, path, text):
+        """Plan writing text to path (mode 0644, missing directory 0755) unless it holds it."""
+        before = _read(path)
+        if before != text:
+            self.add("write %s" % path, lambda: _write_file(path, text))
+            self.diffs.append(text_diff(path, before or "", text))
+
+    def remove(self, path):
+        """Plan removing path if it exists."""
+        if os.path.lexists(path):
+            self.add("remove %s" % path, lambda: _remove_file(path))
+            self.diffs.append(text_diff(path, _read(path) or "", ""))
 
 
 class Binder:
@@ -183,22 +226,6 @@ class Binder:
         finally:
             os.close(fd)
 
-    def _remove(self, path):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise BindingError("cannot remove %s (%s)" % (path, exc.strerror))
-
-    def _write_rule(self, path, text):
-        try:
-            if not os.path.isdir(self.udev_rules_dir):
-                os.makedirs(self.udev_rules_dir, 0o755)
-            write_atomic(path, text, 0o644)
-        except OSError as exc:
-            raise BindingError("cannot write %s (%s)" % (path, exc.strerror))
-
     # ---------------------------------------------------------------- planning
 
     def plan(self, guid, driver, pair_id=None, persist=True):
@@ -220,7 +247,7 @@ class Binder:
     def _plan_uio(self, guid, current, pair_id):
         rule_path = udev_rule_path(self.udev_rules_dir, guid)
         driverctl = self.driverctl()
-        plan = Plan(guid, UIO, current, "driverctl" if driverctl else rule_path)
+        plan = Plan("driverctl" if driverctl else rule_path)
         if current != UIO:
             self._plan_bind_uio(plan, guid, current)
         if driverctl:
@@ -228,23 +255,16 @@ class Binder:
                 argv = [driverctl, "-b", "vmbus", "set-override", guid, UIO]
                 plan.add("driverctl -b vmbus set-override %s %s" % (guid, UIO),
                          lambda: self._run(argv, "persisting the binding"))
-                plan.diffs.append(self._text_diff("driverctl override of %s" % guid,
-                                                  "", UIO + "\n"))
-            if os.path.exists(rule_path):  # driverctl owns persistence now
-                plan.add("remove %s" % rule_path, lambda: self._remove(rule_path))
-                plan.diffs.append(self._text_diff(rule_path, _read(rule_path) or "", ""))
+                plan.diffs.append(text_diff("driverctl override of %s" % guid, "", UIO + "\n"))
+            plan.remove(rule_path)  # driverctl owns persistence now
         else:
-            text = udev_rule(guid, pair_id)
-            before = _read(rule_path)
-            if before != text:
-                plan.add("write %s" % rule_path, lambda: self._write_rule(rule_path, text))
-                plan.diffs.append(self._text_diff(rule_path, before or "", text))
+            plan.write(rule_path, udev_rule(guid, pair_id))
         return plan
 
     def _plan_bind_uio(self, plan, guid, current):
         drivers = self._vmbus("drivers")
-        plan.diffs.append(self._text_diff("driver of VMBus device %s" % guid,
-                                          "%s\n" % (current or "(none)"), UIO + "\n"))
+        plan.diffs.append(text_diff("driver of VMBus device %s" % guid,
+                                    "%s\n" % (current or "(none)"), UIO + "\n"))
         if not os.path.isdir(os.path.join(self.sysfs_root, "module", UIO)):
             plan.add("modprobe %s" % UIO, self._modprobe)
         new_id = os.path.join(drivers, UIO, "new_id")
@@ -277,20 +297,18 @@ class Binder:
 
     def _plan_netvsc(self, guid, current, persist, live=True):
         rule_path = udev_rule_path(self.udev_rules_dir, guid)
-        plan = Plan(guid, NETVSC, current, None)
+        plan = Plan()
         live = live and os.path.isdir(self._vmbus("devices", guid))
-        if os.path.exists(rule_path):
-            plan.add("remove %s" % rule_path, lambda: self._remove(rule_path))
-            plan.diffs.append(self._text_diff(rule_path, _read(rule_path) or "", ""))
+        plan.remove(rule_path)
         driverctl = self.driverctl() if (persist or current == UIO) else None
         if driverctl and self.driverctl_override(guid) is not None:
             argv = [driverctl, "-b", "vmbus", "unset-override", guid]
             plan.add("driverctl -b vmbus unset-override %s" % guid,
                      lambda: self._run(argv, "removing the driverctl override"))
-            plan.diffs.append(self._text_diff("driverctl override of %s" % guid, UIO + "\n", ""))
+            plan.diffs.append(text_diff("driverctl override of %s" % guid, UIO + "\n", ""))
         if live and current != NETVSC:
-            plan.diffs.append(self._text_diff("driver of VMBus device %s" % guid,
-                                              "%s\n" % (current or "(none)"), NETVSC + "\n"))
+            plan.diffs.append(text_diff("driver of VMBus device %s" % guid,
+                                        "%s\n" % (current or "(none)"), NETVSC + "\n"))
             override = self.driver_override(guid)
             if override is not None and override != NETVSC:
                 self._plan_clear_override(plan, guid, override)
@@ -308,8 +326,3 @@ class Binder:
         if self.current_driver(guid) == NETVSC:
             return
         self.write_sysfs(bind, guid)
-
-    @staticmethod
-    def _text_diff(header, before, after):
-        return {"before_header": header, "after_header": header,
-                "before": before, "after": after}

@@ -452,7 +452,7 @@ class PairModule:
         except OSError as exc:
             self.fail(str(exc))
         guid = (iface and iface["vmbus_id"]) or (target and normalize_guid(target["netvsc"].get("vmbus_id") or ""))
-        plan = _binding.Plan(guid, _binding.NETVSC, None, None)
+        plan = _binding.Plan()
         if guid and ((target and target["driver"] == _binding.UIO)
                      or os.path.exists(_binding.udev_rule_path(self.params["udev_rules_dir"], guid))):
             plan = self._plan(guid, _binding.NETVSC, pair_id,
@@ -490,7 +490,7 @@ class PairModule:
     def _apply(self, plan, done):
         try:
             plan.apply()
-        except _binding.BindingError as exc:
+        except _binding.PlanError as exc:
             self.fail("%s%s" % (exc, "; %s, rerun the task to finish the binding" % done if done else ""))
 
     def _relocate(self, iface):
