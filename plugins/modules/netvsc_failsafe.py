@@ -27,7 +27,8 @@ description:
   - A declared NetVSC that is not present now still renders in V(failsafe) mode, from its
     declaration (last seen name and MAC), with a warning.
   - Fail-safe over MANA VFs is refused (use V(netvsc_pmd)).
-  - Optionally writes the result to O(dest), atomically and only when it differs.
+  - Optionally writes the result to O(dest), and one argument file per pairing to
+    O(args_dir), each atomically and only when it differs.
 author:
   - hyperv.netvsc contributors (@hyperv-netvsc)
 extends_documentation_fragment:
@@ -38,7 +39,7 @@ attributes:
     support: full
   diff_mode:
     support: full
-    details: Only with O(dest).
+    details: With O(dest) or O(args_dir), one diff per file written or removed.
   platform:
     platforms: posix
 options:
@@ -71,22 +72,42 @@ options:
   dest:
     description:
       - File to write RV(content) to, for example a systemd C(EnvironmentFile).
-      - Its directory must exist.
+      - Missing parent directories are created, with mode C(0755) (not in check mode).
       - A new file gets the default permissions of files Ansible creates (umask based,
         usually C(0644)); an existing file keeps its permissions unless O(dest_mode) is set.
     type: path
+  args_dir:
+    description:
+      - Directory to write one C(<id>.args) file to for each selected pairing (see O(pairs)).
+        Each holds what O(format=args) renders when O(pairs) lists only that pairing (same
+        O(mode), O(hotplug_poll) and O(state_dir)), whatever O(format) is, for an
+        application that drives one pairing.
+      - O(args_dir) holds exactly the selected pairings. Every other regular file
+        C(<id>.args) in it whose C(<id>) is a valid pairing id (C(^[a-z0-9_]{1,32}$)) is
+        removed, for example the file of a pairing no longer declared; files with other
+        names are left alone. Leave O(pairs) at its default (every declaration) unless that
+        is what you want.
+      - Created with its missing parents, mode C(0755), when it does not exist (not in check
+        mode).
+      - Independent of O(dest); a file is written atomically and only when its content
+        differs, with the permissions described for O(dest).
+    type: path
   dest_mode:
     description:
-      - Permissions of O(dest), like the C(mode) option of M(ansible.builtin.file) (this
-        module's O(mode) is the DPDK mode), for example V("0640").
+      - Permissions of O(dest) and of the O(args_dir) files, like the C(mode) option of
+        M(ansible.builtin.file) (this module's O(mode) is the DPDK mode), for example
+        V("0640").
+      - Needs O(dest) or O(args_dir).
     type: raw
   owner:
     description:
-      - Name (or uid) of the user that should own O(dest).
+      - Name (or uid) of the user that should own O(dest) and the O(args_dir) files.
+      - Needs O(dest) or O(args_dir).
     type: str
   group:
     description:
-      - Name (or gid) of the group that should own O(dest).
+      - Name (or gid) of the group that should own O(dest) and the O(args_dir) files.
+      - Needs O(dest) or O(args_dir).
     type: str
   format:
     description:
@@ -130,6 +151,21 @@ EXAMPLES = r"""
 # [Service]
 # EnvironmentFile=/etc/netvsc/eal.env
 # ExecStart=/usr/bin/dpdk-app -l 0-3 $NETVSC_EAL_ARGS -- --app-options
+
+- name: Write the EnvironmentFile and one argument file per pairing, drop stale ones
+  hyperv.netvsc.netvsc_failsafe:
+    mode: auto
+    format: env
+    dest: /etc/netvsc/eal.env
+    args_dir: /etc/netvsc/eal.d
+    dest_mode: "0644"
+  register: eal_files
+  notify: Restart dpdk-app
+
+- name: Show which files changed
+  ansible.builtin.debug:
+    msg: "{{ eal_files.files | dict2items | rejectattr('value', '==', 'unchanged')
+      | map(attribute='key') | list }}"
 """
 
 RETURN = r"""
@@ -165,6 +201,21 @@ content:
     net_vdev_netvsc0,ignore=1
     --vdev
     net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,exec(cat /run/netvsc/dpdk0.vf),dev(net_tap_dpdk0,remote=eth1)
+files:
+  description:
+    - The files this call wrote, checked or removed (O(dest) and the O(args_dir) files), by
+      path, as given (not resolved).
+    - V(written) when the content changed, V(unchanged) when it was already current (its
+      O(dest_mode), O(owner) and O(group) are still enforced, which can set C(changed)),
+      V(removed) for a stale C(<id>.args) in O(args_dir). In check mode, what would happen.
+    - Empty without O(dest) and O(args_dir).
+  returned: success
+  type: dict
+  sample:
+    /etc/netvsc/eal.env: written
+    /etc/netvsc/eal.d/dpdk0.args: unchanged
+    /etc/netvsc/eal.d/dpdk1.args: written
+    /etc/netvsc/eal.d/dpdk7.args: removed
 pairs:
   description: Per pairing id, the NetVSC and VF the rendering used.
   returned: success
@@ -282,32 +333,136 @@ FORMATTERS = {
 }
 
 
-def write_dest(module, dest, content):
-    """Atomically replace dest when content differs; return (changed, diff)."""
+def render_args_files(pairs, params):
+    """{id: content} of the args_dir files: each pairing rendered alone in format args.
+
+    Their warnings are dropped: each is one the rendering of all the pairings already gave.
+    """
+    return dict((p["id"], _devargs.format_args(_devargs.render(
+        [p], mode=params["mode"], hotplug_poll=params["hotplug_poll"],
+        state_dir=params["state_dir"]).eal_args)) for p in pairs)
+
+
+def read_current(module, path):
+    """The content of path, None when it does not exist; fail on a directory or a read error."""
+    if os.path.isdir(path):
+        module.fail_json(msg="%s is a directory" % path)
     try:
-        with open(dest) as handle:
-            before = handle.read()
+        # Undecodable bytes compare unequal to any rendering, so the file gets rewritten.
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
     except FileNotFoundError:
-        before = None
+        return None
     except OSError as exc:
-        module.fail_json(msg="cannot read %s (%s)" % (dest, exc.strerror))
-    if os.path.isdir(dest):
-        module.fail_json(msg="dest %s is a directory" % dest)
-    directory = os.path.dirname(dest) or "."
-    if not os.path.isdir(directory):
-        module.fail_json(msg="the directory of dest, %s, does not exist" % directory)
-    changed = before != content
-    diff = {"before_header": dest if before is not None else "%s (absent)" % dest,
-            "after_header": dest, "before": before or "", "after": content}
-    if changed and not module.check_mode:
-        try:
-            fd, tmp = tempfile.mkstemp(dir=module.tmpdir)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(content)
-        except OSError as exc:
-            module.fail_json(msg="cannot write a temporary file for %s (%s)" % (dest, exc.strerror))
-        module.atomic_move(tmp, dest)
-    return changed, diff
+        module.fail_json(msg="cannot read %s (%s)" % (path, exc.strerror))
+
+
+def missing_dirs(module, directory, what):
+    """The directories mkdir -p would create for directory, outermost first."""
+    missing = []
+    current = os.path.abspath(directory)
+    while not os.path.isdir(current):
+        if os.path.lexists(current):
+            module.fail_json(msg="%s: %s exists and is not a directory" % (what, current))
+        missing.append(current)
+        current = os.path.dirname(current)
+    return missing[::-1]
+
+
+def stale_args_files(module, args_dir, keep_ids, keep_path):
+    """Regular files <id>.args in args_dir with a valid pairing id not in keep_ids."""
+    try:
+        names = sorted(os.listdir(args_dir))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        module.fail_json(msg="cannot list args_dir %s (%s)" % (args_dir, exc.strerror))
+    stale = []
+    for name in names:
+        stem, ext = os.path.splitext(name)
+        path = os.path.join(args_dir, name)
+        if (ext == ".args" and decls.ID_RE.fullmatch(stem) and stem not in keep_ids
+                and os.path.isfile(path) and not os.path.islink(path)
+                and os.path.realpath(path) != keep_path):
+            stale.append(path)
+    return stale
+
+
+def diff_entry(path, before, after):
+    return {"before_header": path if before is not None else "%s (absent)" % path,
+            "after_header": path if after is not None else "%s (absent)" % path,
+            "before": before or "", "after": after or ""}
+
+
+def write_file(module, path, content):
+    """Replace path with content atomically: a temporary file, then a rename."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=module.tmpdir)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+    except OSError as exc:
+        module.fail_json(msg="cannot write a temporary file for %s (%s)" % (path, exc.strerror))
+    module.atomic_move(tmp, path)
+
+
+def sync_files(module, content, args_contents):
+    """Write dest and the args_dir files, remove stale .args; return (changed, files, diffs).
+
+    Every path is checked and read before the first change, so a bad path fails the task
+    with nothing written.
+    """
+    params = module.params
+    dest, args_dir = params["dest"], params["args_dir"]
+    wanted, dirs, stale = {}, [], []
+    if dest:
+        wanted[dest] = content
+        dirs = missing_dirs(module, os.path.dirname(os.path.abspath(dest)), "dest %s" % dest)
+    if args_dir:
+        dirs += [d for d in missing_dirs(module, args_dir, "args_dir %s" % args_dir)
+                 if d not in dirs]
+        real_dest = dest and os.path.realpath(dest)
+        for pair_id, text in args_contents.items():
+            path = os.path.join(args_dir, pair_id + ".args")
+            if os.path.realpath(path) == real_dest:
+                module.fail_json(msg="dest %s is also the args_dir file of pairing %s"
+                                 % (dest, pair_id))
+            wanted[path] = text
+        stale = stale_args_files(module, args_dir, args_contents, real_dest)
+    before = dict((path, read_current(module, path)) for path in list(wanted) + stale)
+
+    files, diffs = {}, []
+    if not module.check_mode:
+        for directory in dirs:
+            try:
+                os.mkdir(directory)
+                os.chmod(directory, 0o755)  # not narrowed by the umask: services read below it
+            except OSError as exc:
+                module.fail_json(msg="cannot create directory %s (%s)" % (directory, exc.strerror))
+    for path, after in wanted.items():
+        if before[path] == after:
+            files[path] = "unchanged"
+            continue
+        files[path] = "written"
+        diffs.append(diff_entry(path, before[path], after))
+        if not module.check_mode:
+            write_file(module, path, after)
+    for path in stale:
+        files[path] = "removed"
+        diffs.append(diff_entry(path, before[path], None))
+        if not module.check_mode:
+            try:
+                os.remove(path)
+            except OSError as exc:
+                module.fail_json(msg="cannot remove %s (%s)" % (path, exc.strerror))
+
+    changed = bool(diffs)
+    attributes = dict(mode=params["dest_mode"], owner=params["owner"], group=params["group"])
+    for path in wanted:
+        # In check mode a file not written yet has no attributes to compare.
+        if os.path.exists(path):
+            changed = module.set_fs_attributes_if_different(
+                module.load_file_common_arguments(attributes, path=path), changed)
+    return changed, files, diffs
 
 
 def main():
@@ -319,16 +474,21 @@ def main():
             state_dir=dict(type="path", default="/run/netvsc"),
             dest=dict(type="path"),
             format=dict(type="str", choices=["args", "env", "json"], default="args"),
+            args_dir=dict(type="path"),
             dest_mode=dict(type="raw"),
             owner=dict(type="str"),
             group=dict(type="str"),
             config_dir=dict(type="path", default=decls.DEFAULT_CONFIG_DIR),
             sysfs_root=dict(type="path", default="/sys"),
         ),
-        required_by=dict(dest_mode="dest", owner="dest", group="dest"),
         supports_check_mode=True,
     )
     params = module.params
+    # required_by takes a single key; these need either of two.
+    attributes = [name for name in ("dest_mode", "owner", "group") if params[name] is not None]
+    if attributes and not (params["dest"] or params["args_dir"]):
+        module.fail_json(msg="%s: only with dest or args_dir (they apply to the files this "
+                         "module writes)" % ", ".join(attributes))
     declarations, errors = decls.load_all(params["config_dir"])
     if errors:
         module.fail_json(msg="broken pairing declaration: %s" % "; ".join(errors), errors=errors)
@@ -351,13 +511,17 @@ def main():
         rendered = _devargs.render(pairs, mode=params["mode"], hotplug_poll=params["hotplug_poll"],
                                    state_dir=params["state_dir"])
         content = FORMATTERS[params["format"]](rendered)
+        args_contents = render_args_files(pairs, params) if params["args_dir"] else {}
     except _devargs.DevargsError as exc:
         module.fail_json(msg=str(exc))
     for warning in rendered.warnings:
         module.warn(warning)
 
+    changed, files, diffs = sync_files(module, content, args_contents)
+    # No "dest" key in the result: exit_json would add file stats and overwrite "mode".
     result = dict(
-        changed=False,
+        changed=changed,
+        files=files,
         eal_args=rendered.eal_args,
         devargs=rendered.devargs,
         mode=rendered.modes,
@@ -367,17 +531,8 @@ def main():
                               "vf": p["vf"]["pci_address"] if p["vf"] else None})
                    for p, (_declaration, iface) in zip(pairs, selected)),
     )
-    dest = params["dest"]
-    if dest:
-        changed, diff = write_dest(module, dest, content)
-        file_args = module.load_file_common_arguments(
-            dict(mode=params["dest_mode"], owner=params["owner"], group=params["group"]), path=dest)
-        if not module.check_mode or os.path.exists(dest):
-            changed = module.set_fs_attributes_if_different(file_args, changed)
-        # No "dest" key in the result: exit_json would add file stats and overwrite "mode".
-        result["changed"] = changed
-        if module._diff and diff["before"] != diff["after"]:
-            result["diff"] = diff
+    if module._diff and diffs:
+        result["diff"] = diffs[0] if len(diffs) == 1 else diffs
     module.exit_json(**result)
 
 

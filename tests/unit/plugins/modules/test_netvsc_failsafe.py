@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 
 import pytest
@@ -57,7 +58,7 @@ def env(tmp_path):
 def test_failsafe_default_renders_every_declaration(env, capsys):
     result = run(capsys, env.args())
     assert result["rc"] == 0, result
-    assert result["changed"] is False
+    assert result["changed"] is False and result["files"] == {}
     fs_eth2 = FS_ETH1.replace("dpdk0", "dpdk1").replace("1e:b1", "18:c9").replace("eth1", "eth2")
     assert result["eal_args"] == ["--vdev", "net_vdev_netvsc0,ignore=1",
                                   "--vdev", FS_ETH1, "--vdev", fs_eth2]
@@ -218,11 +219,13 @@ def test_dest_write_check_diff_idempotence(env, capsys):
     first = run(capsys, env.args(dest=str(dest), format="env", dest_mode="0640"))
     assert first["rc"] == 0 and first["changed"] is True, first
     assert first["mode"] == {"dpdk0": "failsafe", "dpdk1": "failsafe"}  # not file stats
+    assert first["files"] == {str(dest): "written"}
     assert dest.read_text() == first["content"]
     assert oct(dest.stat().st_mode & 0o777) == "0o640"
 
     second = run(capsys, env.args(dest=str(dest), format="env", dest_mode="0640"), diff=True)
     assert second["changed"] is False and "diff" not in second
+    assert second["files"] == {str(dest): "unchanged"}
 
     mode_only = run(capsys, env.args(dest=str(dest), format="env", dest_mode="0644"))
     assert mode_only["changed"] is True and oct(dest.stat().st_mode & 0o777) == "0o644"
@@ -241,12 +244,190 @@ def test_dest_write_check_diff_idempotence(env, capsys):
     assert check_change["changed"] is True and "hotplug_poll=1000" in dest.read_text()
 
 
-def test_dest_directory_must_exist(env, capsys):
-    result = run(capsys, env.args(dest=str(env.tmp / "missing" / "eal.env")))
+def test_dest_mode_requires_dest_or_args_dir(env, capsys):
+    result = run(capsys, env.args(dest_mode="0644", owner="root"))
     assert result["rc"] == 1
-    assert "does not exist" in result["msg"]
+    assert result["msg"] == ("dest_mode, owner: only with dest or args_dir (they apply to the "
+                             "files this module writes)")
+    with_args_dir = run(capsys, env.args(dest_mode="0600", args_dir=str(env.tmp / "eal.d")))
+    assert with_args_dir["rc"] == 0, with_args_dir
+    assert oct((env.tmp / "eal.d" / "dpdk0.args").stat().st_mode & 0o777) == "0o600"
 
 
-def test_dest_mode_requires_dest(env, capsys):
-    result = run(capsys, env.args(dest_mode="0644"))
-    assert result["rc"] == 1 and "dest_mode" in result["msg"]
+def single_pair_args(env, capsys, pair_id, **kwargs):
+    """What format args with pairs [pair_id] renders: the expected <args_dir>/<id>.args."""
+    result = run(capsys, env.args(pairs=[pair_id], format="args", **kwargs))
+    assert result["rc"] == 0, result
+    return result["content"]
+
+
+def test_args_dir_writes_one_file_per_pairing(env, capsys):
+    etc = env.tmp / "etc" / "netvsc"
+    dest, args_dir = etc / "eal.env", etc / "eal.d"
+    args = env.args(dest=str(dest), format="env", args_dir=str(args_dir), mode="vdev_netvsc")
+    umask = os.umask(0o077)
+    try:
+        result = run(capsys, args)
+    finally:
+        os.umask(umask)
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert dest.read_text() == result["content"] == _devargs.format_env(result["eal_args"])
+    assert sorted(p.name for p in args_dir.iterdir()) == ["dpdk0.args", "dpdk1.args"]
+    for pair_id in ("dpdk0", "dpdk1"):
+        alone = single_pair_args(env, capsys, pair_id, mode="vdev_netvsc")
+        assert (args_dir / (pair_id + ".args")).read_text() == alone
+    # Rendered alone: dpdk1 is net_vdev_netvsc0 in its file, net_vdev_netvsc1 in eal.env.
+    assert (args_dir / "dpdk1.args").read_text() == "--vdev\nnet_vdev_netvsc0,iface=eth2,force=1\n"
+    assert result["files"] == {str(dest): "written", str(args_dir / "dpdk0.args"): "written",
+                               str(args_dir / "dpdk1.args"): "written"}
+    for directory in (etc.parent, etc, args_dir):  # created like mkdir -p, 0755 whatever the umask
+        assert oct(directory.stat().st_mode & 0o777) == "0o755"
+
+    second = run(capsys, args, diff=True)
+    assert second["changed"] is False and "diff" not in second
+    assert set(second["files"].values()) == {"unchanged"}
+
+
+def test_args_dir_failsafe_file_matches_single_pair_rendering(env, capsys):
+    args_dir = env.tmp / "eal.d"
+    result = run(capsys, env.args(args_dir=str(args_dir), hotplug_poll=700,
+                                  state_dir="/run/dpdk-state"))
+    assert result["rc"] == 0 and result["changed"] is True, result
+    content = (args_dir / "dpdk0.args").read_text()
+    assert content == single_pair_args(env, capsys, "dpdk0", hotplug_poll=700,
+                                       state_dir="/run/dpdk-state")
+    assert content.splitlines() == ["--vdev", "net_vdev_netvsc0,ignore=1", "--vdev",
+                                    FS_ETH1.replace("2000", "700").replace("/run/netvsc",
+                                                                           "/run/dpdk-state")]
+    assert result["files"] == {
+        str(args_dir / "dpdk0.args"): "written", str(args_dir / "dpdk1.args"): "written"}
+
+
+def test_args_dir_removes_stale_pairings_only(env, capsys):
+    args_dir = env.tmp / "eal.d"
+    args_dir.mkdir()
+    (args_dir / "old0.args").write_text("--vdev\nold\n")
+    keep = {"notes.txt": "x", "Upper.args": "x", "has-dash.args": "x", "dpdk0.args.bak": "x"}
+    for name, text in keep.items():
+        (args_dir / name).write_text(text)
+    (args_dir / "dir0.args").mkdir()  # not a regular file
+    (args_dir / "link0.args").symlink_to(args_dir / "notes.txt")
+
+    check = run(capsys, env.args(args_dir=str(args_dir), pairs=["dpdk0"]), check_mode=True,
+                diff=True)
+    assert check["rc"] == 0 and check["changed"] is True, check
+    assert check["files"] == {str(args_dir / "dpdk0.args"): "written",
+                              str(args_dir / "old0.args"): "removed"}
+    assert (args_dir / "old0.args").exists() and not (args_dir / "dpdk0.args").exists()
+
+    # pairs selects dpdk0 only, so dpdk1.args is stale too: args_dir holds the selection.
+    (args_dir / "dpdk1.args").write_text("--vdev\nsomething\n")
+    result = run(capsys, env.args(args_dir=str(args_dir), pairs=["dpdk0"]), diff=True)
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert result["files"] == {str(args_dir / "dpdk0.args"): "written",
+                               str(args_dir / "dpdk1.args"): "removed",
+                               str(args_dir / "old0.args"): "removed"}
+    assert sorted(p.name for p in args_dir.iterdir()) == sorted(
+        list(keep) + ["dir0.args", "dpdk0.args", "link0.args"])
+    removed = [d for d in result["diff"] if d["after"] == ""]
+    assert removed == [
+        {"before_header": str(args_dir / "dpdk1.args"),
+         "after_header": "%s (absent)" % (args_dir / "dpdk1.args"),
+         "before": "--vdev\nsomething\n", "after": ""},
+        {"before_header": str(args_dir / "old0.args"),
+         "after_header": "%s (absent)" % (args_dir / "old0.args"),
+         "before": "--vdev\nold\n", "after": ""}]
+
+
+def test_args_dir_check_mode_and_diff(env, capsys):
+    dest, args_dir = env.tmp / "new" / "eal.env", env.tmp / "new" / "eal.d"
+    args = env.args(dest=str(dest), format="env", args_dir=str(args_dir))
+    check = run(capsys, args, check_mode=True, diff=True)
+    assert check["rc"] == 0 and check["changed"] is True, check
+    assert not (env.tmp / "new").exists()  # no directory created either
+    assert set(check["files"].values()) == {"written"}
+    assert [(d["before_header"], d["after_header"]) for d in check["diff"]] == [
+        ("%s (absent)" % path, str(path))
+        for path in (dest, args_dir / "dpdk0.args", args_dir / "dpdk1.args")]
+    assert check["diff"][0]["after"] == check["content"]
+    assert check["diff"][1]["after"] == single_pair_args(env, capsys, "dpdk0")
+
+    first = run(capsys, args)
+    assert first["changed"] is True and dest.exists()
+    changed = run(capsys, env.args(dest=str(dest), format="env", args_dir=str(args_dir),
+                                   pairs=["dpdk1"], hotplug_poll=900), check_mode=True, diff=True)
+    assert changed["changed"] is True
+    assert changed["files"] == {str(dest): "written", str(args_dir / "dpdk1.args"): "written",
+                                str(args_dir / "dpdk0.args"): "removed"}
+    assert [d["after_header"] for d in changed["diff"]] == [
+        str(dest), str(args_dir / "dpdk1.args"), "%s (absent)" % (args_dir / "dpdk0.args")]
+    assert "hotplug_poll=900" in changed["diff"][1]["after"]
+    assert "hotplug_poll=2000" in changed["diff"][1]["before"]
+    assert (args_dir / "dpdk0.args").exists() and "hotplug_poll=2000" in dest.read_text()
+
+
+def test_args_dir_mode_change_only(env, capsys):
+    args_dir = env.tmp / "eal.d"
+    assert run(capsys, env.args(args_dir=str(args_dir), dest_mode="0644"))["changed"] is True
+    check = run(capsys, env.args(args_dir=str(args_dir), dest_mode="0640"), check_mode=True)
+    assert check["changed"] is True and set(check["files"].values()) == {"unchanged"}
+    assert oct((args_dir / "dpdk0.args").stat().st_mode & 0o777) == "0o644"
+    result = run(capsys, env.args(args_dir=str(args_dir), dest_mode="0640"))
+    assert result["changed"] is True and set(result["files"].values()) == {"unchanged"}
+    for name in ("dpdk0.args", "dpdk1.args"):
+        assert oct((args_dir / name).stat().st_mode & 0o777) == "0o640"
+
+
+def test_args_dir_is_a_file(env, capsys):
+    args_dir, dest = env.tmp / "eal.d", env.tmp / "eal.env"
+    args_dir.write_text("not a directory")
+    result = run(capsys, env.args(dest=str(dest), args_dir=str(args_dir)))
+    assert result["rc"] == 1
+    assert result["msg"] == "args_dir %s: %s exists and is not a directory" % (args_dir, args_dir)
+    assert not dest.exists() and "Traceback" not in json.dumps(result)  # nothing half-written
+
+
+def test_dest_parent_is_a_file(env, capsys):
+    (env.tmp / "plain").write_text("")
+    dest = env.tmp / "plain" / "sub" / "eal.env"
+    result = run(capsys, env.args(dest=str(dest)))
+    assert result["rc"] == 1
+    assert result["msg"] == "dest %s: %s exists and is not a directory" % (dest, env.tmp / "plain")
+
+
+def test_dest_is_a_directory(env, capsys):
+    result = run(capsys, env.args(dest=str(env.tmp)))
+    assert result["rc"] == 1 and result["msg"] == "%s is a directory" % env.tmp
+
+
+def test_dest_inside_args_dir(env, capsys):
+    args_dir = env.tmp / "eal.d"
+    clash = run(capsys, env.args(dest=str(args_dir / "dpdk1.args"), args_dir=str(args_dir)))
+    assert clash["rc"] == 1
+    assert clash["msg"] == "dest %s is also the args_dir file of pairing dpdk1" % (
+        args_dir / "dpdk1.args")
+    assert not args_dir.exists()
+    # A dest named like a stale .args file is not removed by the same call.
+    dest = args_dir / "all.args"
+    first = run(capsys, env.args(dest=str(dest), args_dir=str(args_dir)))
+    assert first["rc"] == 0 and first["files"][str(dest)] == "written", first
+    second = run(capsys, env.args(dest=str(dest), args_dir=str(args_dir)))
+    assert second["changed"] is False and dest.exists()
+
+
+def test_unreadable_stale_file_fails_before_writing(env, capsys, monkeypatch):
+    args_dir = env.tmp / "eal.d"
+    args_dir.mkdir()
+    (args_dir / "old0.args").write_text("x")
+    real_open = open
+
+    def deny(path, *args, **kwargs):
+        if str(path).endswith("old0.args"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", deny)
+    result = run(capsys, env.args(args_dir=str(args_dir)))
+    assert result["rc"] == 1
+    assert result["msg"] == "cannot read %s (Permission denied)" % (args_dir / "old0.args")
+    assert sorted(p.name for p in args_dir.iterdir()) == ["old0.args"]
