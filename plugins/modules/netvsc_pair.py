@@ -21,6 +21,11 @@ description:
   - With O(driver=uio_hv_generic) the NetVSC is taken from the kernel network stack and bound
     to C(uio_hv_generic) for the DPDK netvsc PMD, and the binding is made persistent across
     reboots. The MAC is recorded first, because the netdev disappears.
+  - Persists the VF policy of the pairing, applied whenever the VF (re)appears, in a udev rule
+    C(<udev_rules_dir>/90-hyperv-netvsc-vf-<id>.rules) and a systemd-networkd file
+    C(<network_dir>/01-hyperv-netvsc-vf-<id>.network), see O(vf_unmanaged) and O(vf_modules).
+    The rule finds the VF as the PCI net device with the declared NetVSC MAC, so it works with
+    either O(driver). O(state=absent) removes both files.
   - "Refuses, changing nothing: a name that is not a NetVSC (the message lists the valid ones,
     or names the NetVSC of a VF), a host that is not a Hyper-V/Azure guest, a NetVSC that has
     IP addresses (it carries traffic, maybe your management connection) unless O(force=true),
@@ -101,14 +106,46 @@ options:
     default: hv_netvsc
   udev_rules_dir:
     description:
-      - Directory of the udev rule that persists a C(uio_hv_generic) binding when C(driverctl)
-        is not installed.
-      - Use V(/run/udev/rules.d) for a binding that does not survive a reboot.
+      - Directory of the udev rules, the VF policy rule and the one that persists a
+        C(uio_hv_generic) binding when C(driverctl) is not installed.
+      - Use V(/run/udev/rules.d) for rules that do not survive a reboot.
     type: path
     default: /etc/udev/rules.d
+  vf_unmanaged:
+    description:
+      - Keep network managers off the VF (DPDK owns it). The udev rule sets
+        C(NM_UNMANAGED=1) (NetworkManager), C(ID_NET_MANAGED_BY=unmanaged) (systemd-networkd
+        255 and later) and C(NETVSC_VF_UNMANAGED=1) on the VF, and
+        C(<network_dir>/01-hyperv-netvsc-vf-<id>.network) matches that property and the MAC
+        with C(Unmanaged=yes) for older systemd-networkd (the MAC alone would match the
+        NetVSC too).
+      - V(false) removes the C(.network) file and these udev lines.
+    type: bool
+    default: true
+  vf_modules:
+    description:
+      - Load the RDMA verbs kernel modules the mlx4, mlx5 and MANA PMDs need when the VF
+        appears, from the udev rule (C(RUN{builtin}+="kmod load ...")), by the VF's PCI
+        driver, C(mlx4_core) C(mlx4_ib ib_uverbs), C(mlx5_core) C(mlx5_ib ib_uverbs),
+        C(mana) C(mana_ib ib_uverbs). The kernel does not load them with the VF's driver.
+      - Lines for all kinds are written, whatever the VF is now, because after live
+        migration the VF can come back as another kind.
+      - With O(vf_unmanaged=false) and O(vf_modules=false) the udev rule is removed.
+    type: bool
+    default: true
+  network_dir:
+    description:
+      - Directory of the systemd-networkd file written with O(vf_unmanaged=true). Created with
+        mode C(0755) when missing.
+    type: path
+    default: /etc/systemd/network
 notes:
-  - The declaration file is written atomically with mode C(0644); O(config_dir) is created with
-    mode C(0755).
+  - The declaration and the VF policy files are written atomically with mode C(0644); missing
+    directories are created with mode C(0755).
+  - The VF policy files use the MAC of the declaration. A NetVSC declared by VMBus GUID only and
+    never seen with a MAC gets no VF policy files, with a warning.
+  - The VF policy applies to the next uevents of the VF (when it reappears). A VF present now is
+    not re-evaluated; the module runs neither C(udevadm trigger) nor C(networkctl reload).
   - A rerun with the same options changes nothing. The live VF state is reported, not written.
   - Files touched for O(driver=uio_hv_generic), besides the declaration,
     C(<sysfs_root>/bus/vmbus/drivers/uio_hv_generic/new_id),
@@ -143,7 +180,13 @@ EXAMPLES = r"""
     id: dpdk1
     driver: uio_hv_generic
 
-- name: Remove a pairing and give the NetVSC back to the kernel
+- name: Declare eth3, let NetworkManager manage its VF, keep loading the RDMA modules
+  hyperv.netvsc.netvsc_pair:
+    netvsc: eth3
+    id: dpdk2
+    vf_unmanaged: false
+
+- name: Remove a pairing (and its VF policy files) and give the NetVSC back to the kernel
   hyperv.netvsc.netvsc_pair:
     netvsc: "00:0d:3a:03:18:c9"
     id: dpdk1
@@ -220,6 +263,23 @@ pair:
       type: str
       returned: always
       sample: /etc/udev/rules.d/70-hyperv-netvsc-000d3a03-1eb1-000d-3a03-1eb1000d3a03.rules
+vf_policy:
+  description: The VF policy files of the pairing after the task (planned, in check mode).
+  returned: always
+  type: dict
+  contains:
+    udev_rule:
+      description: Path of the udev rule, V(null) when there is none (O(state=absent), both
+        O(vf_unmanaged) and O(vf_modules) off, or the MAC is unknown).
+      type: str
+      returned: always
+      sample: /etc/udev/rules.d/90-hyperv-netvsc-vf-dpdk0.rules
+    network:
+      description: Path of the systemd-networkd file, V(null) when there is none (O(state=absent),
+        O(vf_unmanaged=false), or the MAC is unknown).
+      type: str
+      returned: always
+      sample: /etc/systemd/network/01-hyperv-netvsc-vf-dpdk0.network
 binding_steps:
   description: Driver binding steps taken (planned, in check mode).
   returned: always
@@ -238,6 +298,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ..module_utils import _binding
 from ..module_utils import _declarations as decls
+from ..module_utils import _vfpolicy
 from ..module_utils._scan import InterfaceError, normalize_guid, normalize_mac, scan
 
 POLL_INTERVAL = 0.5
@@ -400,20 +461,33 @@ class PairModule:
         except OSError as exc:
             self.fail(str(exc))
 
+        unmanaged, modules = params["vf_unmanaged"], params["vf_modules"]
+        policy_mac = normalize_mac(declaration["netvsc"]["mac"] or "")
+        if policy_mac or not (unmanaged or modules):
+            policy_files = self._policy_files(pair_id, policy_mac, unmanaged, modules)
+        else:  # the rule matches the VF by this MAC
+            policy_files = {}
+            self.module.warn("the MAC of %s is unknown (declared by VMBus GUID only, never seen "
+                             "with a netdev); its VF policy files are not written" % name)
+        policy = _vfpolicy.plan(policy_files)
         previous = self._by_id(pair_id)
         plan = self._plan(iface["vmbus_id"], params["driver"], pair_id,
                           persist=bool(previous and previous["driver"] == _binding.UIO))
-        changed = before != after or plan.changed
+        changed = before != after or policy.changed or plan.changed
         diffs = [self._diff(path, before, after)] if before != after else []
-        diffs.extend(plan.diffs)
+        diffs.extend(policy.diffs + plan.diffs)
 
         if changed and not self.module.check_mode:
             if before != after:
                 self._write(path, after)
-            self._apply(plan, "the declaration %s was written" % path if before != after else None)
+            done = "the declaration %s was written" % path if before != after else None
+            # The VF policy first: writing files is harmless, binding takes the netdev away.
+            self._apply(policy, done, "the VF policy")
+            self._apply(plan, done, "the binding")
             self.snapshot = self._scan()
             iface = self._relocate(iface)
-        return self._result(changed, pair_id, path, declaration, iface, plan, diffs)
+        return self._result(changed, pair_id, path, declaration, iface, plan, diffs,
+                            _vfpolicy.written(policy_files))
 
     # ------------------------------------------------------------------ absent
 
@@ -458,11 +532,14 @@ class PairModule:
             plan = self._plan(guid, _binding.NETVSC, pair_id,
                               persist=bool(target and target["driver"] == _binding.UIO),
                               live=iface is not None)
-        changed = before is not None or plan.changed
+        # As with vf_unmanaged and vf_modules off: both policy files go.
+        policy = _vfpolicy.plan(self._policy_files(pair_id, None, False, False) if pair_id else {})
+        changed = before is not None or policy.changed or plan.changed
         diffs = [self._diff(path, before, "")] if before is not None else []
-        diffs.extend(plan.diffs)
+        diffs.extend(policy.diffs + plan.diffs)
         if changed and not self.module.check_mode:
-            self._apply(plan, None)
+            self._apply(policy, None, "the VF policy")
+            self._apply(plan, None, "the binding")
             if before is not None:
                 try:
                     os.unlink(path)
@@ -472,7 +549,7 @@ class PairModule:
                     self.fail("cannot remove %s (%s)" % (path, exc.strerror))
             self.snapshot = self._scan()
             iface = self._relocate(iface) if iface else None
-        return self._result(changed, pair_id, path, None, iface, plan, diffs)
+        return self._result(changed, pair_id, path, None, iface, plan, diffs, _vfpolicy.written({}))
 
     # ---------------------------------------------------------------- helpers
 
@@ -487,11 +564,15 @@ class PairModule:
         except _binding.BindingError as exc:
             self.fail(str(exc))
 
-    def _apply(self, plan, done):
+    def _policy_files(self, pair_id, mac, unmanaged, modules):
+        return _vfpolicy.files(pair_id, mac, self.params["udev_rules_dir"], self.params["network_dir"],
+                               unmanaged, modules)
+
+    def _apply(self, plan, done, what):
         try:
             plan.apply()
         except _binding.PlanError as exc:
-            self.fail("%s%s" % (exc, "; %s, rerun the task to finish the binding" % done if done else ""))
+            self.fail("%s%s" % (exc, "; %s, rerun the task to finish %s" % (done, what) if done else ""))
 
     def _relocate(self, iface):
         """The fresh fact dict of the same NetVSC (its netdev may be gone after binding)."""
@@ -520,11 +601,12 @@ class PairModule:
                 "after_header": path if after else "%s (absent)" % path,
                 "before": before or "", "after": after}
 
-    def _result(self, changed, pair_id, path, declaration, iface, plan, diffs):
+    def _result(self, changed, pair_id, path, declaration, iface, plan, diffs, vf_policy):
         vf = iface["vf"] if iface else None
         result = dict(
             changed=changed,
             binding_steps=plan.descriptions,
+            vf_policy=vf_policy,
             pair=dict(
                 id=pair_id,
                 path=path,
@@ -551,6 +633,9 @@ def main():
             force=dict(type="bool", default=False),
             driver=dict(type="str", choices=list(_binding.DRIVERS), default=_binding.NETVSC),
             udev_rules_dir=dict(type="path", default=_binding.DEFAULT_UDEV_RULES_DIR),
+            vf_unmanaged=dict(type="bool", default=True),
+            vf_modules=dict(type="bool", default=True),
+            network_dir=dict(type="path", default=_vfpolicy.DEFAULT_NETWORK_DIR),
             config_dir=dict(type="path", default=decls.DEFAULT_CONFIG_DIR),
             sysfs_root=dict(type="path", default="/sys"),
         ),

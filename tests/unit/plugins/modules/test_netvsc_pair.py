@@ -17,7 +17,7 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations, _binding
+from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations, _binding, _vfpolicy
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_pair
 from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
 from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
@@ -79,12 +79,28 @@ class Env:
         self.root = make_tree(tmp_path, case, addresses)
         self.config_dir = tmp_path / "etc" / "netvsc" / "pairs.d"
         self.udev_dir = tmp_path / "etc" / "udev" / "rules.d"
+        self.network_dir = tmp_path / "etc" / "systemd" / "network"
 
     def args(self, **kwargs):
         args = dict(sysfs_root=str(self.root), config_dir=str(self.config_dir),
-                    udev_rules_dir=str(self.udev_dir))
+                    udev_rules_dir=str(self.udev_dir), network_dir=str(self.network_dir))
         args.update(kwargs)
         return args
+
+    def rule_path(self, pair_id=ETH1_ID):
+        return self.udev_dir / ("90-hyperv-netvsc-vf-%s.rules" % pair_id)
+
+    def network_path(self, pair_id=ETH1_ID):
+        return self.network_dir / ("01-hyperv-netvsc-vf-%s.network" % pair_id)
+
+    def policy(self):
+        """{file name: content} of the VF policy files in the temp dirs."""
+        found = {}
+        for directory, prefix in ((self.udev_dir, "90-"), (self.network_dir, "01-")):
+            if directory.exists():
+                found.update((p.name, p.read_text()) for p in directory.iterdir()
+                             if p.name.startswith(prefix))
+        return found
 
     def driver_file(self, driver, name):
         path = self.root / "bus" / "vmbus" / "drivers" / driver / name
@@ -170,7 +186,8 @@ def test_check_mode_reports_change_writes_nothing(env, capsys):
 def test_diff_shows_before_and_after(env, capsys):
     result = run(capsys, env.args(netvsc="eth1", id="dpdk0"), check_mode=True, diff=True)
     path = str(env.config_dir / "dpdk0.json")
-    diff = result["diff"]
+    diff = result["diff"][0]  # then the VF policy files
+    assert len(result["diff"]) == 3
     assert diff["before"] == "" and diff["before_header"] == path + " (absent)"
     assert diff["after_header"] == path
     assert json.loads(diff["after"])["id"] == "dpdk0"
@@ -319,7 +336,8 @@ def test_absent_removes_declaration(env, capsys):
     run(capsys, env.args(netvsc="eth1", id="dpdk0"))
     check = run(capsys, env.args(netvsc="eth1", state="absent"), check_mode=True, diff=True)
     assert check["changed"] is True and (env.config_dir / "dpdk0.json").exists()
-    assert check["diff"]["after"] == "" and '"id": "dpdk0"' in check["diff"]["before"]
+    assert len(check["diff"]) == 3  # the declaration, then the VF policy files
+    assert check["diff"][0]["after"] == "" and '"id": "dpdk0"' in check["diff"][0]["before"]
     result = run(capsys, env.args(netvsc="eth1", state="absent"))
     assert result["rc"] == 0 and result["changed"] is True
     assert result["pair"]["id"] == "dpdk0" and result["pair"]["declaration"] is None
@@ -346,7 +364,7 @@ def test_uio_binding_udev_persistence(env, capsys, commands):
     check = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"), check_mode=True, diff=True)
     assert check["changed"] is True and env.written() == {} and commands.calls == []
     assert not env.config_dir.exists() and not env.udev_dir.exists()
-    assert len(check["diff"]) == 3  # declaration, driver, udev rule
+    assert len(check["diff"]) == 5  # declaration, VF policy rule and .network, driver, udev rule
     assert check["binding_steps"][0] == "modprobe uio_hv_generic"
 
     result = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"))
@@ -380,7 +398,7 @@ def test_uio_binding_driverctl_persistence(env, capsys, commands):
         ["/usr/sbin/driverctl", "-b", "vmbus", "set-override", ETH1_GUID, "uio_hv_generic"],
     ]
     assert result["pair"]["persistence"] == "driverctl"
-    assert not env.udev_dir.exists()
+    assert not (env.udev_dir / ("70-hyperv-netvsc-%s.rules" % ETH1_GUID)).exists()
     assert env.written()["uio_hv_generic/bind"] == ETH1_GUID + "\n"
 
 
@@ -390,7 +408,7 @@ def test_uio_refused_on_netvsc_with_addresses(env, capsys, commands):
     assert commands.calls == [] and not env.udev_dir.exists()
 
 
-def uio_env(tmp_path, eth1_id=ETH1_ID):
+def uio_env(tmp_path, eth1_id=ETH1_ID, vf_policy=True):
     """uio_bound: eth1 already on uio_hv_generic (no netdev), declared earlier."""
     env = Env(tmp_path, "uio_bound")
     env.config_dir.mkdir(parents=True)
@@ -400,6 +418,10 @@ def uio_env(tmp_path, eth1_id=ETH1_ID):
     env.udev_dir.mkdir(parents=True)
     (env.udev_dir / ("70-hyperv-netvsc-%s.rules" % ETH1_GUID)).write_text(
         _binding.udev_rule(ETH1_GUID, eth1_id))
+    if vf_policy:
+        env.network_dir.mkdir(parents=True)
+        env.rule_path(eth1_id).write_text(_vfpolicy.udev_rule(eth1_id, ETH1_MAC))
+        env.network_path(eth1_id).write_text(_vfpolicy.network_file(eth1_id, ETH1_MAC))
     return env
 
 
@@ -442,7 +464,7 @@ def test_absent_restores_hv_netvsc(tmp_path, capsys, commands):
         "hv_netvsc/bind": ETH1_GUID + "\n",
     }
     assert not rule.exists()
-    assert env.declarations() == {}
+    assert env.declarations() == {} and env.policy() == {}
     assert commands.calls == []
 
 
@@ -473,6 +495,127 @@ def test_binding_failure_is_reported(env, capsys, commands):
     assert result["rc"] == 1
     assert "cannot open" in result["msg"] and "new_id" in result["msg"]
     assert "rerun the task" in result["msg"]
+    assert "Traceback" not in json.dumps(result)
+
+
+# -- VF policy files ------------------------------------------------------------------------------
+
+def test_present_writes_vf_policy(env, capsys):
+    result = run(capsys, env.args(netvsc="eth1"))
+    assert result["rc"] == 0 and result["changed"] is True, result
+    rule, network = env.rule_path(), env.network_path()
+    assert result["vf_policy"] == {"udev_rule": str(rule), "network": str(network)}
+    assert rule.read_text() == _vfpolicy.udev_rule(ETH1_ID, ETH1_MAC)
+    assert network.read_text() == _vfpolicy.network_file(ETH1_ID, ETH1_MAC)
+    assert 'ATTR{address}=="%s", ENV{NETVSC_VF_UNMANAGED}="1"' % ETH1_MAC in rule.read_text()
+    assert "MACAddress=%s\n" % ETH1_MAC in network.read_text()
+    for path in (rule, network):
+        assert oct(path.stat().st_mode & 0o777) == "0o644"
+    assert oct(env.network_dir.stat().st_mode & 0o777) == "0o755"
+    before = env.policy()
+    again = run(capsys, env.args(netvsc="eth1"))
+    assert again["rc"] == 0 and again["changed"] is False, again
+    assert again["vf_policy"] == result["vf_policy"] and env.policy() == before
+
+
+def test_vf_policy_check_mode_and_diff(env, capsys):
+    result = run(capsys, env.args(netvsc="eth1", id="dpdk0"), check_mode=True, diff=True)
+    assert result["rc"] == 0 and result["changed"] is True
+    assert not env.udev_dir.exists() and not env.network_dir.exists()
+    rule, network = str(env.rule_path("dpdk0")), str(env.network_path("dpdk0"))
+    assert result["vf_policy"] == {"udev_rule": rule, "network": network}
+    assert result["diff"][1:] == [
+        {"before_header": rule, "after_header": rule, "before": "",
+         "after": _vfpolicy.udev_rule("dpdk0", ETH1_MAC)},
+        {"before_header": network, "after_header": network, "before": "",
+         "after": _vfpolicy.network_file("dpdk0", ETH1_MAC)},
+    ]
+
+
+def test_vf_policy_only_change_is_reported(env, capsys):
+    run(capsys, env.args(netvsc="eth1"))
+    env.network_path().unlink()
+    result = run(capsys, env.args(netvsc="eth1"), diff=True)
+    assert result["changed"] is True and env.network_path().exists()
+    assert result["diff"]["before"] == "" and result["diff"]["after_header"] == str(env.network_path())
+
+
+def test_vf_policy_options_off_remove_files(env, capsys):
+    run(capsys, env.args(netvsc="eth1"))
+    managed = run(capsys, env.args(netvsc="eth1", vf_unmanaged=False), diff=True)
+    assert managed["changed"] is True
+    assert managed["vf_policy"] == {"udev_rule": str(env.rule_path()), "network": None}
+    assert not env.network_path().exists()
+    assert env.rule_path().read_text() == _vfpolicy.udev_rule(ETH1_ID, ETH1_MAC, unmanaged=False)
+    assert [d["after"] for d in managed["diff"]] == [env.rule_path().read_text(), ""]
+    off = run(capsys, env.args(netvsc="eth1", vf_unmanaged=False, vf_modules=False))
+    assert off["changed"] is True and off["vf_policy"] == {"udev_rule": None, "network": None}
+    assert env.policy() == {}
+    again = run(capsys, env.args(netvsc="eth1", vf_unmanaged=False, vf_modules=False))
+    assert again["changed"] is False
+
+
+def test_absent_removes_vf_policy(env, capsys):
+    run(capsys, env.args(netvsc="eth1"))
+    assert len(env.policy()) == 2
+    check = run(capsys, env.args(netvsc="eth1", state="absent"), check_mode=True)
+    assert check["changed"] is True and len(env.policy()) == 2
+    result = run(capsys, env.args(netvsc="eth1", state="absent"))
+    assert result["rc"] == 0 and result["changed"] is True
+    assert result["vf_policy"] == {"udev_rule": None, "network": None}
+    assert env.policy() == {} and env.declarations() == {}
+
+
+def test_absent_removes_vf_policy_of_a_netvsc_gone(env, capsys):
+    """A NetVSC that is not on the host now (NIC removed): found by its declaration."""
+    mac, guid = "00:0d:3a:aa:bb:cc", "000d3aaa-bbcc-000d-3aaa-bbcc000d3aaa"
+    env.config_dir.mkdir(parents=True)
+    declaration = _declarations.build("gone", {"mac": mac, "name": "eth7", "vmbus_id": guid})
+    (env.config_dir / "gone.json").write_text(_declarations.dumps(declaration))
+    for path, text in _vfpolicy.files("gone", mac, str(env.udev_dir), str(env.network_dir)).values():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(text)
+    result = run(capsys, env.args(netvsc=mac, state="absent"))
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert result["pair"]["netvsc"] is None
+    assert env.policy() == {} and env.declarations() == {}
+
+
+def test_uio_bound_netvsc_gets_vf_policy_from_declared_mac(tmp_path, capsys, commands):
+    env = uio_env(tmp_path, vf_policy=False)
+    result = run(capsys, env.args(netvsc=ETH1_GUID, driver="uio_hv_generic"))
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert result["pair"]["netvsc"]["name"] is None  # no netdev, the MAC is the declaration's
+    assert result["binding_steps"] == []
+    assert env.policy() == {
+        env.rule_path().name: _vfpolicy.udev_rule(ETH1_ID, ETH1_MAC),
+        env.network_path().name: _vfpolicy.network_file(ETH1_ID, ETH1_MAC)}
+    assert env.written() == {}
+
+
+def test_vf_policy_skipped_when_mac_unknown(tmp_path, capsys, commands):
+    env = uio_env(tmp_path, vf_policy=False)
+    declaration = _declarations.build(ETH1_ID, {"mac": None, "name": None, "vmbus_id": ETH1_GUID},
+                                      "uio_hv_generic")
+    (env.config_dir / (ETH1_ID + ".json")).write_text(_declarations.dumps(declaration))
+    result = run(capsys, env.args(netvsc=ETH1_GUID, id=ETH1_ID, driver="uio_hv_generic"))
+    assert result["rc"] == 0, result
+    assert result["changed"] is False
+    assert result["vf_policy"] == {"udev_rule": None, "network": None}
+    assert env.policy() == {}
+    assert any("the MAC of %s is unknown" % ETH1_GUID in w and "VF policy files are not written" in w
+               for w in result["warnings"])
+
+
+def test_vf_policy_write_failure_is_reported(env, capsys):
+    env.network_dir.parent.mkdir(parents=True)
+    env.network_dir.write_text("")  # a file where the directory should be
+    result = run(capsys, env.args(netvsc="eth1"))
+    assert result["rc"] == 1
+    assert result["msg"].startswith("cannot write %s (" % env.network_path())
+    assert result["msg"].endswith("; the declaration %s was written, rerun the task to finish the "
+                                  "VF policy" % (env.config_dir / (ETH1_ID + ".json")))
     assert "Traceback" not in json.dumps(result)
 
 
