@@ -587,8 +587,8 @@ def main(argv=None):
         monitor.start()
         if args.once:
             # For callers that report changes (the role): .vf files written or removed.
-            print(json.dumps({"published": monitor.published, "removed": monitor.removed,
-                              "status": monitor.status()}, sort_keys=True))
+            sys.stdout.write(json.dumps({"published": monitor.published, "removed": monitor.removed,
+                                         "status": monitor.status()}, sort_keys=True) + "\n")
         else:
             monitor.loop()
     except MonitorError as exc:
