@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -200,20 +201,26 @@ def test_cx5_files(fleet):
     args = _read(fleet, "cx5", "etc/netvsc/eal.d/000d3a0318c9.args").splitlines()
     assert args[:3] == ["--vdev", "net_vdev_netvsc0,ignore=1", "--vdev"]
     assert args[3].startswith("net_failsafe_000d3a0318c9,mac=00:0d:3a:03:18:c9,")
-    rules = _read(fleet, "cx5", "etc/udev/rules.d/90-netvsc-vf-unmanaged.rules")
-    macs = re.findall(r'ATTR\{address\}=="([0-9a-f:]+)"', rules)
-    assert macs == ["00:0d:3a:03:18:c9", "00:0d:3a:03:19:f7", "00:0d:3a:03:1e:b1"]
-    assert "etc/systemd/network/01-netvsc-vf-unmanaged.network" in files
+    for pair_id, mac in zip(ids, ["00:0d:3a:03:1e:b1", "00:0d:3a:03:18:c9", "00:0d:3a:03:19:f7"]):
+        rules = _read(fleet, "cx5", "etc/udev/rules.d/90-hyperv-netvsc-vf-%s.rules" % pair_id)
+        assert set(re.findall(r'ATTR\{address\}=="([0-9a-f:]+)"', rules)) == {mac}
+        assert 'RUN{builtin}+="kmod load mlx5_ib ib_uverbs"' in rules
+        network = _read(fleet, "cx5", "etc/systemd/network/01-hyperv-netvsc-vf-%s.network" % pair_id)
+        assert "MACAddress=%s" % mac in network and "Unmanaged=yes" in network
     unit = _read(fleet, "cx5", "etc/systemd/system/netvsc-monitor.service")
     assert "Type=notify" in unit
+    archive = fleet.root("cx5") / "usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz"
+    assert "ExecStart=/usr/bin/python3 %s --foreground" % archive in unit
     assert "--config-dir %s/etc/netvsc/pairs.d" % fleet.root("cx5") in unit
     assert "--state-dir %s" % state_dir in unit
-    assert _read(fleet, "cx5", "etc/modules-load.d/hyperv-netvsc.conf").split("\n")[2:] == [
-        "ib_uverbs", "mlx5_ib", ""]
-    package = fleet.root("cx5") / "usr/local/lib/hyperv-netvsc/hyperv_netvsc"
-    assert (package / "__init__.py").read_text() == ""
-    for source in (fleet.coll_root / "plugins" / "module_utils").glob("*.py"):
-        assert (package / source.name).read_bytes() == source.read_bytes()
+    assert not [f for f in files if f.startswith("etc/modules-load.d/")]
+    with zipfile.ZipFile(str(archive)) as pyz:
+        packed = dict((name, pyz.read(name)) for name in pyz.namelist())
+    sources = dict(("hyperv_netvsc/" + path.name, path.read_bytes())
+                   for path in (fleet.coll_root / "plugins" / "module_utils").glob("*.py"))
+    assert packed.pop("hyperv_netvsc/__init__.py") == b""
+    assert "from hyperv_netvsc._monitor import main" in packed.pop("__main__.py").decode()
+    assert packed == sources
 
 
 def test_mlx4_files(fleet):
@@ -222,7 +229,8 @@ def test_mlx4_files(fleet):
         "etc/netvsc/pairs.d/000d3a12ebf6.json"]
     assert _read(fleet, "mlx4", "etc/netvsc/eal.env") == \
         'NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,iface=eth1"\n'
-    assert "mlx4_ib" in _read(fleet, "mlx4", "etc/modules-load.d/hyperv-netvsc.conf")
+    assert "kmod load mlx4_ib ib_uverbs" in _read(
+        fleet, "mlx4", "etc/udev/rules.d/90-hyperv-netvsc-vf-000d3a12ebf6.rules")
 
 
 def test_published_vf_files(fleet):
@@ -256,6 +264,22 @@ def test_check_mode_after_deploy_changes_nothing(fleet):
     proc = fleet.run(check=True, diff=True)
     assert proc.returncode == 0, _show(proc)
     assert all(r["changed"] == 0 for r in proc.recap.values()), _show(proc)
+
+
+def test_a_pairing_dropped_from_the_list_is_removed(fleet):
+    """The role owns the declarations: eth3 left out of netvsc_interfaces loses its pairing,
+    EAL arguments, VF policy files and published .vf; naming it again brings them back."""
+    before = fleet.files("cx5")
+    dropped = [f for f in before if "000d3a0319f7" in f]
+    assert len(dropped) == 5, dropped  # declaration, .args, udev rule, .network, .vf
+    proc = fleet.run(limit="cx5", extra={"netvsc_interfaces": ["eth1", "eth2"]})
+    assert proc.returncode == 0, _show(proc)
+    after = fleet.files("cx5")
+    assert not [f for f in after if "000d3a0319f7" in f]
+    assert _read(fleet, "cx5", "etc/netvsc/eal.env").count("net_failsafe_") == 2
+    proc = fleet.run(limit="cx5")
+    assert proc.returncode == 0, _show(proc)
+    assert sorted(fleet.files("cx5")) == sorted(before)
 
 
 def test_management_nic_refused_when_named(fleet):
