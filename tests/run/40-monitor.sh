@@ -5,9 +5,11 @@
 #
 #  1. renders roles/failsafe/templates/netvsc-monitor.service.j2 and checks it with
 #     `systemd-analyze verify` and `systemd-analyze security --offline=yes` (exposure <= 1.5);
-#  2. renders the udev rule and runs it with `udevadm test` on this host's PCI network device
-#     in a private mount namespace where it is the only rule (and /run is a scratch tmpfs):
-#     the declared MAC gets the three properties, another MAC gets none;
+#  2. renders a pairing's udev rule as netvsc_pair writes it (plugins/module_utils/_vfpolicy.py,
+#     imported from the monitor archive the role installs) and runs it with `udevadm test` on
+#     this host's PCI network device in a private mount namespace where it is the only rule
+#     (and /run is a scratch tmpfs): the declared MAC gets the three properties, another MAC
+#     gets none;
 #  3. runs the rendered unit under a real systemd in an nspawn container
 #     (tests/integration/monitor/nspawn_unit_check.sh): uevents still arrive under the
 #     hardening, reload, restart after SIGKILL, clean stop; NETVSC_MONITOR_NSPAWN=0 skips it;
@@ -31,18 +33,19 @@ if [ -f "$REPO/tests/run/lib.sh" ]; then
     command -v dpdk-testpmd >/dev/null 2>&1 || ensure_debs dpdk-dev librte-net-failsafe23
 fi
 
-# Python with pytest and jinja2: the test venv, else python3, else a scratch venv.
+# Python with pytest, jinja2 and ansible (the monitor archive is built by the collection's
+# lookup plugin): the test venv, else python3, else a scratch venv.
 PY=
 for candidate in "${VENV:+$VENV/bin/python}" "$REPO/.venv/bin/python" python3; do
     [ -n "$candidate" ] || continue
-    if "$candidate" -c 'import pytest, jinja2' 2>/dev/null; then PY=$candidate; break; fi
+    if "$candidate" -c 'import pytest, jinja2, ansible' 2>/dev/null; then PY=$candidate; break; fi
 done
 if [ -z "$PY" ]; then
     PY=/tmp/netvsc-monitor-venv/bin/python
-    if ! "$PY" -c 'import pytest, jinja2' 2>/dev/null; then
-        log "creating scratch venv /tmp/netvsc-monitor-venv (pytest, jinja2)"
+    if ! "$PY" -c 'import pytest, jinja2, ansible' 2>/dev/null; then
+        log "creating scratch venv /tmp/netvsc-monitor-venv (pytest, jinja2, ansible-core)"
         python3 -m venv /tmp/netvsc-monitor-venv
-        "$PY" -m pip install -q pytest jinja2
+        "$PY" -m pip install -q pytest jinja2 ansible-core
     fi
 fi
 
@@ -50,7 +53,21 @@ WORK=$(mktemp -d /tmp/netvsc-monitor-stage.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 RENDER="$PY $SRC/tests/integration/monitor/render.py"
 TEMPLATES=$SRC/roles/failsafe/templates
+ARCHIVE=$("$PY" "$SRC/tests/fixtures/monitor_archive.py" "$WORK/build")
 failed=0
+
+# vf_policy KIND MAC OUT: netvsc_pair's file for one pairing (KIND udev_rule or network).
+vf_policy() {
+    "$PY" - "$ARCHIVE" "$@" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from hyperv_netvsc import _vfpolicy
+kind, mac, out = sys.argv[2:5]
+_path, text = _vfpolicy.files("stage40", mac, "/udev", "/network")[kind]
+with open(out, "w") as handle:
+    handle.write(text)
+PY
+}
 
 # ---------------------------------------------------------------- 1. the unit
 check_unit() {  # check_unit LABEL [var=json ...]
@@ -78,7 +95,7 @@ check_unit "textfile, watchdog" 'netvsc_monitor_textfile="/var/lib/node_exporter
 # ---------------------------------------------------------------- 2. the udev rule
 udev_props() {  # udev_props RULES DEVICE -> the properties udevadm test prints; problems: $WORK/udev.bad
     mkdir -p "$WORK/empty" "$WORK/rules"
-    rm -f "$WORK/rules/"*; cp "$1" "$WORK/rules/90-netvsc-vf-unmanaged.rules"
+    rm -f "$WORK/rules/"*; cp "$1" "$WORK/rules/90-hyperv-netvsc-vf-stage40.rules"
     # shellcheck disable=SC2016  # $1... expand in the inner sh -c, not here
     unshare -m --propagation private sh -c '
         mount -t tmpfs tmpfs /run &&
@@ -100,8 +117,8 @@ if [ -z "$pci_dev" ]; then
     log "SKIP udev rule test: no PCI network device on this host"
 else
     mac=$(cat "$pci_dev/address")
-    $RENDER "$TEMPLATES/90-netvsc-vf-unmanaged.rules.j2" "$WORK/match.rules" "netvsc_vf_macs=[\"${mac^^}\"]"
-    $RENDER "$TEMPLATES/90-netvsc-vf-unmanaged.rules.j2" "$WORK/other.rules" 'netvsc_vf_macs=["00:0d:3a:00:00:99"]'
+    vf_policy udev_rule "$mac" "$WORK/match.rules"
+    vf_policy udev_rule 00:0d:3a:00:00:99 "$WORK/other.rules"
     log "udev rule, declared MAC $mac on $(basename "$pci_dev") (PCI parent):"
     props=$(udev_props "$WORK/match.rules" "$pci_dev")
     echo "$props"
@@ -115,13 +132,13 @@ else
     props=$(udev_props "$WORK/other.rules" "$pci_dev")
     [ -z "$props" ] || { echo "$props"; log "FAIL: rule matched a MAC it does not declare"; failed=1; }
     log "udev rule, declared MAC on a virtual device (lo, no PCI parent):"
-    $RENDER "$TEMPLATES/90-netvsc-vf-unmanaged.rules.j2" "$WORK/lo.rules" 'netvsc_vf_macs=["00:00:00:00:00:00"]'
+    vf_policy udev_rule 00:00:00:00:00:00 "$WORK/lo.rules"
     props=$(udev_props "$WORK/lo.rules" /sys/class/net/lo)
     [ -z "$props" ] || { echo "$props"; log "FAIL: rule matched a device without PCI parent"; failed=1; }
 fi
 [ ! -e "$WORK/udev.bad" ] || { log "FAIL: udevadm reported problems in the rendered rule"; failed=1; }
-$RENDER "$TEMPLATES/netvsc-vf-unmanaged.network.j2" "$WORK/01-netvsc-vf-unmanaged.network"
-grep -q '^Property=NETVSC_VF_UNMANAGED=1$' "$WORK/01-netvsc-vf-unmanaged.network" || { log "FAIL: .network"; failed=1; }
+vf_policy network 00:0d:3a:00:00:99 "$WORK/01-hyperv-netvsc-vf-stage40.network"
+grep -q '^Property=NETVSC_VF_UNMANAGED=1$' "$WORK/01-hyperv-netvsc-vf-stage40.network" || { log "FAIL: .network"; failed=1; }
 
 # ---------------------------------------------------------------- 3. the unit under real systemd
 # Checks that the hardening leaves uevents and /sys reachable (nspawn container, systemd 252).

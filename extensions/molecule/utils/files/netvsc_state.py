@@ -16,20 +16,19 @@ import sys
 
 UNIT = "netvsc-monitor.service"
 UNIT_PATH = "/etc/systemd/system/" + UNIT
-# Every path the role hyperv.netvsc.failsafe may write (defaults, netvsc_root_dir=/).
+# Every path the role hyperv.netvsc.failsafe may write (defaults, netvsc_root_dir=/); the
+# per-pairing VF policy files of netvsc_pair are globs.
 ROLE_PATHS = [
     UNIT_PATH,
     "/etc/systemd/system/multi-user.target.wants/" + UNIT,
-    "/etc/udev/rules.d/90-netvsc-vf-unmanaged.rules",
-    "/etc/systemd/network/01-netvsc-vf-unmanaged.network",
-    "/etc/modules-load.d/hyperv-netvsc.conf",
     "/etc/netvsc",
     "/run/netvsc",
     "/run/private/netvsc",  # DynamicUser: /run/netvsc is a link to it
     "/usr/local/lib/hyperv-netvsc",
 ]
+POLICY_GLOBS = ["/etc/udev/rules.d/90-hyperv-netvsc-vf-*.rules",
+                "/etc/systemd/network/01-hyperv-netvsc-vf-*.network"]
 CONTENT_DIRS = ["/etc/netvsc", "/run/netvsc"]
-CONTENT_FILES = ROLE_PATHS[2:5] + [UNIT_PATH]
 # Not the role's doing: Ansible's own temp dirs, the fixture bind mount, systemd/journal
 # runtime state, and the marker itself.
 NOISE = re.compile(r"^/(proc|sys|dev|srv/netvsc-fixture|root/\.ansible|tmp/\.ansible|var/tmp/\.ansible)(/|$)"
@@ -75,9 +74,10 @@ def main():
         }
     out["monitor_pids"] = sorted(
         int(p.split("/")[2]) for p in glob.glob("/proc/[0-9]*/cmdline")
-        if "hyperv_netvsc._monitor" in (read(p) or "").replace("\0", " "))
-    out["exists"] = {p: os.path.lexists(p) for p in ROLE_PATHS}
-    out["files"] = {p: read(p) for p in CONTENT_FILES if os.path.isfile(p)}
+        if "netvsc-monitor.pyz" in (read(p) or "").replace("\0", " "))
+    policy = sorted(path for pattern in POLICY_GLOBS for path in glob.glob(pattern))
+    out["exists"] = {p: os.path.lexists(p) for p in ROLE_PATHS + policy}
+    out["files"] = {p: read(p) for p in policy + [UNIT_PATH] if os.path.isfile(p)}
     for top in CONTENT_DIRS:
         for base, _dirs, names in os.walk(top):
             for name in names:
