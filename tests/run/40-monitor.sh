@@ -9,7 +9,7 @@
 #     imported from the monitor archive the role installs) and runs it with `udevadm test` on
 #     this host's PCI network device in a private mount namespace where it is the only rule
 #     (and /run is a scratch tmpfs): the declared MAC gets the three properties, another MAC
-#     gets none;
+#     gets none, and the RDMA kmod line runs for the VF's PCI driver only;
 #  3. runs the rendered unit under a real systemd in an nspawn container
 #     (tests/integration/monitor/nspawn_unit_check.sh): uevents still arrive under the
 #     hardening, reload, restart after SIGKILL, clean stop; NETVSC_MONITOR_NSPAWN=0 skips it;
@@ -128,6 +128,18 @@ else
     udev_props "$WORK/broken.rules" "$pci_dev" >/dev/null 2>&1
     [ -e "$WORK/udev.bad" ] || { log "FAIL: udevadm test did not report an invalid key"; failed=1; }
     rm -f "$WORK/udev.bad"
+    # The kmod lines match the VF's PCI device by its driver (mlx4_core, mlx5_core, mana):
+    # none matches here; with this host's PCI driver put in for mlx5_core, udev runs it.
+    udev_props "$WORK/match.rules" "$pci_dev" >/dev/null
+    runs=$(grep -c "^run: 'kmod load" "$WORK/udev.out" || true)
+    [ "$runs" = 0 ] || { log "FAIL: a kmod line matched a non-mlx device"; failed=1; }
+    pci_parent=$(readlink -f "$pci_dev/device")
+    while [ "$(basename "$(readlink -f "$pci_parent/subsystem")")" != pci ]; do pci_parent=$(dirname "$pci_parent"); done
+    pci_driver=$(basename "$(readlink -f "$pci_parent/driver")")
+    sed "s/DRIVERS==\"mlx5_core\"/DRIVERS==\"$pci_driver\"/" "$WORK/match.rules" >"$WORK/kmod.rules"
+    udev_props "$WORK/kmod.rules" "$pci_dev" >/dev/null
+    log "udev rule with the PCI driver $pci_driver in place of mlx5_core: $(grep "^run:" "$WORK/udev.out" || echo 'no run')"
+    grep -qx "run: 'kmod load mlx5_ib ib_uverbs'" "$WORK/udev.out" || { log "FAIL: the kmod line did not match"; failed=1; }
     log "udev rule, other MAC:"
     props=$(udev_props "$WORK/other.rules" "$pci_dev")
     [ -z "$props" ] || { echo "$props"; log "FAIL: rule matched a MAC it does not declare"; failed=1; }
