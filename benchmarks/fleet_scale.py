@@ -128,6 +128,7 @@ def facts_scale(tmp, fleet_mod, sizes, forks_list):
 def rerun(tmp, fleet_mod, hosts, forks):
     fleet_dir = os.path.join(tmp, "fleet-rerun")
     fleet_mod.build_fleet(fleet_dir, count=hosts)
+    cases = fleet_mod.fleet_hosts(hosts)
     env = environment(tmp, fleet_dir, forks)
     env["ANSIBLE_INVENTORY"] = os.path.join(fleet_dir, "inventory", "10-fleet.yml")
     out = {}
@@ -137,13 +138,19 @@ def rerun(tmp, fleet_mod, hosts, forks):
         managed = [h for h, c in data["hosts"].items() if c["modules"] > 0]
         per_host = sorted(data["hosts"][h]["modules"] for h in managed)
         changed = sum(c["changed"] for c in data["hosts"].values())
+        by_case = {}
+        for host in managed:
+            by_case.setdefault(cases[host][0], set()).add(data["hosts"][host]["modules"])
         out[label] = {"wall_s": round(wall, 2), "modules_per_host_max": max(per_host or [0]),
                       "modules_per_host_median": per_host[len(per_host) // 2] if per_host else 0,
+                      "modules_by_case": dict((c, sorted(n)) for c, n in sorted(by_case.items())),
                       "changed": changed, "hosts": len(data["hosts"])}
         print("  %-5s run on %d hosts (forks %d): %6.1f s; module runs per host median %d, max %d; "
               "changed results %d  [load %.1f]" % (
                   label, hosts, forks, wall, out[label]["modules_per_host_median"],
                   out[label]["modules_per_host_max"], changed, os.getloadavg()[0]), flush=True)
+        print("        module runs per host by case: %s" % ", ".join(
+            "%s %s" % (c, "/".join(map(str, n))) for c, n in sorted(out[label]["modules_by_case"].items())))
     return out
 
 

@@ -10,7 +10,7 @@ ANSIBLE_CALLBACKS_ENABLED=netvsc_count; the JSON goes to $NETVSC_COUNT_OUT at th
  "tasks": [{"name": ..., "action": ..., "seconds": wall time from start to last result}]}
 "modules" counts results that ran a module on the host (ok/changed/failed, loop items
 included, not skipped, and not controller-only actions such as set_fact, debug, assert,
-include_tasks).
+include_tasks or the role's argument validation).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ requirements: [enable in ansible.cfg or ANSIBLE_CALLBACKS_ENABLED]
 CONTROLLER_ACTIONS = frozenset((
     "set_fact", "debug", "assert", "fail", "meta", "include_tasks", "import_tasks",
     "include_role", "import_role", "include_vars", "add_host", "group_by", "set_stats",
+    "validate_argument_spec", "ansible.builtin.validate_argument_spec",
     "ansible.builtin.set_fact", "ansible.builtin.debug", "ansible.builtin.assert",
     "ansible.builtin.fail", "ansible.builtin.meta", "ansible.builtin.include_tasks",
     "ansible.builtin.import_tasks", "ansible.builtin.include_role", "ansible.builtin.import_role",
