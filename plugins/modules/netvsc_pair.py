@@ -142,8 +142,9 @@ options:
 notes:
   - The declaration and the VF policy files are written atomically with mode C(0644); missing
     directories are created with mode C(0755).
-  - The VF policy files use the MAC of the declaration. A NetVSC declared by VMBus GUID only and
-    never seen with a MAC gets no VF policy files, with a warning.
+  - The VF policy files use the MAC of the declaration, so a NetVSC bound to C(uio_hv_generic)
+    keeps them. A NetVSC found on C(uio_hv_generic) without a declaration has no MAC to read
+    and is refused.
   - The VF policy applies to the next uevents of the VF (when it reappears). A VF present now is
     not re-evaluated; the module runs neither C(udevadm trigger) nor C(networkctl reload).
   - A rerun with the same options changes nothing. The live VF state is reported, not written.
@@ -270,13 +271,13 @@ vf_policy:
   contains:
     udev_rule:
       description: Path of the udev rule, V(null) when there is none (O(state=absent), both
-        O(vf_unmanaged) and O(vf_modules) off, or the MAC is unknown).
+        O(vf_unmanaged) and O(vf_modules) off).
       type: str
       returned: always
       sample: /etc/udev/rules.d/90-hyperv-netvsc-vf-dpdk0.rules
     network:
       description: Path of the systemd-networkd file, V(null) when there is none (O(state=absent),
-        O(vf_unmanaged=false), or the MAC is unknown).
+        O(vf_unmanaged=false)).
       type: str
       returned: always
       sample: /etc/systemd/network/01-hyperv-netvsc-vf-dpdk0.network
@@ -414,12 +415,17 @@ class PairModule:
             via = next((d for d in self.declarations if _identity_matches(d, iface)), None)
         name = iface["name"] or (via and via["netvsc"].get("name")) or iface["vmbus_id"]
         mac = iface["mac"] or (via and via["netvsc"].get("mac"))
-        pair_id = params["id"]
-        if pair_id is None:
-            if not mac:
-                self.fail("the MAC of %s is unknown (it has no netdev and no declaration); pass id"
-                          % name)
-            pair_id = decls.default_id(mac)
+        if not mac:
+            # DPDK (fail-safe mac=, the VF pairing, the VF policy files) needs the MAC, and a
+            # VMBus device shows none once hv_netvsc has let go of it.
+            self.fail("the MAC of %s is unknown: it is bound to %s and has no netdev, and no "
+                      "declaration recorded its MAC. Bind it back to hv_netvsc (echo %s > "
+                      "/sys/bus/vmbus/drivers/%s/unbind; echo %s > "
+                      "/sys/bus/vmbus/drivers/hv_netvsc/bind) and declare it with driver "
+                      "uio_hv_generic: netvsc_pair records the MAC before it rebinds. Nothing "
+                      "was changed." % (name, iface["driver"] or "no driver", iface["vmbus_id"],
+                                        iface["driver"] or "uio_hv_generic", iface["vmbus_id"]))
+        pair_id = params["id"] or decls.default_id(mac)
         try:
             path = decls.path_for(self.config_dir, pair_id)
         except decls.DeclarationError as exc:
@@ -461,14 +467,8 @@ class PairModule:
         except OSError as exc:
             self.fail(str(exc))
 
-        unmanaged, modules = params["vf_unmanaged"], params["vf_modules"]
-        policy_mac = normalize_mac(declaration["netvsc"]["mac"] or "")
-        if policy_mac or not (unmanaged or modules):
-            policy_files = self._policy_files(pair_id, policy_mac, unmanaged, modules)
-        else:  # the rule matches the VF by this MAC
-            policy_files = {}
-            self.module.warn("the MAC of %s is unknown (declared by VMBus GUID only, never seen "
-                             "with a netdev); its VF policy files are not written" % name)
+        policy_files = self._policy_files(pair_id, normalize_mac(mac), params["vf_unmanaged"],
+                                          params["vf_modules"])
         policy = _vfpolicy.plan(policy_files)
         previous = self._by_id(pair_id)
         plan = self._plan(iface["vmbus_id"], params["driver"], pair_id,

@@ -594,18 +594,19 @@ def test_uio_bound_netvsc_gets_vf_policy_from_declared_mac(tmp_path, capsys, com
     assert env.written() == {}
 
 
-def test_vf_policy_skipped_when_mac_unknown(tmp_path, capsys, commands):
-    env = uio_env(tmp_path, vf_policy=False)
-    declaration = _declarations.build(ETH1_ID, {"mac": None, "name": None, "vmbus_id": ETH1_GUID},
-                                      "uio_hv_generic")
-    (env.config_dir / (ETH1_ID + ".json")).write_text(_declarations.dumps(declaration))
-    result = run(capsys, env.args(netvsc=ETH1_GUID, id=ETH1_ID, driver="uio_hv_generic"))
-    assert result["rc"] == 0, result
-    assert result["changed"] is False
-    assert result["vf_policy"] == {"udev_rule": None, "network": None}
-    assert env.policy() == {}
-    assert any("the MAC of %s is unknown" % ETH1_GUID in w and "VF policy files are not written" in w
-               for w in result["warnings"])
+def test_uio_bound_netvsc_without_a_recorded_mac_is_refused(tmp_path, capsys, commands):
+    """Bound to uio_hv_generic before any declaration: no netdev, so no MAC to pair or render."""
+    env = Env(tmp_path, "uio_bound")
+    for args in (dict(netvsc=ETH1_GUID, driver="uio_hv_generic"),
+                 dict(netvsc=ETH1_GUID, id=ETH1_ID, driver="uio_hv_generic")):
+        result = run(capsys, env.args(**args))
+        assert result["rc"] == 1 and result["failed"] is True, result
+        assert result["msg"].startswith("the MAC of %s is unknown: it is bound to uio_hv_generic "
+                                        "and has no netdev" % ETH1_GUID)
+        assert "echo %s > /sys/bus/vmbus/drivers/uio_hv_generic/unbind" % ETH1_GUID in result["msg"]
+        assert result["msg"].endswith("Nothing was changed.")
+    assert not env.config_dir.exists() and env.policy() == {} and env.written() == {}
+    assert [call for call in commands.calls if call[-1] != "list-overrides"] == []
 
 
 def test_vf_policy_write_failure_is_reported(env, capsys):
