@@ -270,15 +270,7 @@ class Binder:
         new_id = os.path.join(drivers, UIO, "new_id")
         plan.add("register the NetVSC class id with %s (%s)" % (UIO, new_id),
                  lambda: self.write_sysfs(new_id, NETVSC_CLASS_GUID, ignore=_ALREADY))
-        override = self.driver_override(guid)
-        if override is not None and override != UIO:
-            self._plan_clear_override(plan, guid, override)
-        if current is not None:
-            unbind = os.path.join(drivers, current, "unbind")
-            plan.add("unbind %s from %s" % (guid, current),
-                     lambda: self.write_sysfs(unbind, guid, ignore=_NOT_BOUND))
-        bind = os.path.join(drivers, UIO, "bind")
-        plan.add("bind %s to %s" % (guid, UIO), lambda: self.write_sysfs(bind, guid))
+        self._plan_move(plan, guid, current, UIO, self.write_sysfs)
 
     def _modprobe(self):
         modprobe = self.which("modprobe")
@@ -309,17 +301,22 @@ class Binder:
         if live and current != NETVSC:
             plan.diffs.append(text_diff("driver of VMBus device %s" % guid,
                                         "%s\n" % (current or "(none)"), NETVSC + "\n"))
-            override = self.driver_override(guid)
-            if override is not None and override != NETVSC:
-                self._plan_clear_override(plan, guid, override)
-            drivers = self._vmbus("drivers")
-            if current is not None:
-                unbind = os.path.join(drivers, current, "unbind")
-                plan.add("unbind %s from %s" % (guid, current),
-                         lambda: self.write_sysfs(unbind, guid, ignore=_NOT_BOUND))
-            bind = os.path.join(drivers, NETVSC, "bind")
-            plan.add("bind %s to %s" % (guid, NETVSC), lambda: self._bind_netvsc(bind, guid))
+            self._plan_move(plan, guid, current, NETVSC, self._bind_netvsc)
         return plan
+
+    def _plan_move(self, plan, guid, current, target, bind):
+        """Clear a driver_override naming another driver, unbind guid from its current driver,
+        and bind it to target with bind(bind file path, guid)."""
+        override = self.driver_override(guid)
+        if override is not None and override != target:
+            self._plan_clear_override(plan, guid, override)
+        drivers = self._vmbus("drivers")
+        if current is not None:
+            unbind = os.path.join(drivers, current, "unbind")
+            plan.add("unbind %s from %s" % (guid, current),
+                     lambda: self.write_sysfs(unbind, guid, ignore=_NOT_BOUND))
+        path = os.path.join(drivers, target, "bind")
+        plan.add("bind %s to %s" % (guid, target), lambda: bind(path, guid))
 
     def _bind_netvsc(self, bind, guid):
         # driverctl unset-override re-probes the device itself; hv_netvsc may have it already.
