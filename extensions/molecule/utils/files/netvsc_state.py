@@ -10,7 +10,9 @@ Argument: the baseline marker (files changed after it are listed in "changed_sin
 import glob
 import json
 import os
+import pwd
 import re
+import stat
 import subprocess
 import sys
 
@@ -31,7 +33,10 @@ POLICY_GLOBS = ["/etc/udev/rules.d/90-hyperv-netvsc-vf-*.rules",
 CONTENT_DIRS = ["/etc/netvsc", "/run/netvsc"]
 # Not the role's doing: Ansible's own temp dirs, the fixture bind mount, systemd/journal
 # runtime state, and the marker itself.
+# The account databases are rewritten by useradd/userdel (netvsc_monitor_user): that the
+# account is gone is checked by name (netvsc_accounts).
 NOISE = re.compile(r"^/(proc|sys|dev|srv/netvsc-fixture|root/\.ansible|tmp/\.ansible|var/tmp/\.ansible)(/|$)"
+                   r"|^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-?$|^/var/log/(faillog|lastlog)$"
                    r"|^/run/(systemd|log|user|dbus|netvsc-molecule\.baseline)(/|$)"
                    r"|^/var/lib/systemd/(random-seed|timers|catalog)(/|$)|^/var/log/journal(/|$)")
 
@@ -48,6 +53,13 @@ def read(path, limit=65536):
             return handle.read(limit)
     except OSError:
         return None
+
+
+def pwd_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def main():
@@ -77,6 +89,14 @@ def main():
         if "netvsc-monitor.pyz" in (read(p) or "").replace("\0", " "))
     policy = sorted(path for pattern in POLICY_GLOBS for path in glob.glob(pattern))
     out["exists"] = {p: os.path.lexists(p) for p in ROLE_PATHS + policy}
+    out["state_dir"] = None
+    if os.path.lexists("/run/netvsc"):
+        st = os.lstat("/run/netvsc")
+        out["state_dir"] = {"link": stat.S_ISLNK(st.st_mode), "mode": "%04o" % stat.S_IMODE(st.st_mode),
+                            "owner": pwd_name(st.st_uid)}
+    out["netvsc_accounts"] = sorted(line.split(":")[0] for line in (read("/etc/passwd") or "").splitlines()
+                                    + (read("/etc/group") or "").splitlines()
+                                    if line.startswith("netvsc"))
     out["files"] = {p: read(p) for p in policy + [UNIT_PATH] if os.path.isfile(p)}
     for top in CONTENT_DIRS:
         for base, _dirs, names in os.walk(top):
