@@ -22,7 +22,6 @@ Counts and task times come from benchmarks/callback_plugins/netvsc_count.py.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -33,6 +32,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(REPO, "benchmarks")
+sys.path.insert(0, os.path.join(REPO, "demo"))
+import fleet as demo_fleet  # noqa: E402  (demo/fleet.py builds the simulated hosts)
 
 FACTS_PLAYBOOK = """---
 - name: NetVSC facts
@@ -50,14 +51,6 @@ FACTS_PLAYBOOK = """---
       ansible.builtin.setup:
         gather_subset: [network]
 """
-
-
-def load_fleet():
-    spec = importlib.util.spec_from_file_location("netvsc_demo_fleet",
-                                                  os.path.join(REPO, "demo", "fleet.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def ansible_bin(name):
@@ -99,14 +92,14 @@ def playbook(env, args, counts):
         return wall, json.load(handle)
 
 
-def facts_scale(tmp, fleet_mod, sizes, forks_list):
+def facts_scale(tmp, sizes, forks_list):
     rows = []
     book = os.path.join(tmp, "facts-vs-setup.yml")
     with open(book, "w") as handle:
         handle.write(FACTS_PLAYBOOK)
     for size in sizes:
         fleet_dir = os.path.join(tmp, "fleet-%d" % size)
-        fleet_mod.build_fleet(fleet_dir, count=size)
+        demo_fleet.build_fleet(fleet_dir, count=size)
         for forks in forks_list:
             env = environment(tmp, fleet_dir, forks)
             wall, data = playbook(env, [book], os.path.join(tmp, "count.json"))
@@ -125,10 +118,10 @@ def facts_scale(tmp, fleet_mod, sizes, forks_list):
     return rows
 
 
-def rerun(tmp, fleet_mod, hosts, forks):
+def rerun(tmp, hosts, forks):
     fleet_dir = os.path.join(tmp, "fleet-rerun")
-    fleet_mod.build_fleet(fleet_dir, count=hosts)
-    cases = fleet_mod.fleet_hosts(hosts)
+    demo_fleet.build_fleet(fleet_dir, count=hosts)
+    cases = demo_fleet.fleet_hosts(hosts)
     env = environment(tmp, fleet_dir, forks)
     env["ANSIBLE_INVENTORY"] = os.path.join(fleet_dir, "inventory", "10-fleet.yml")
     out = {}
@@ -164,14 +157,13 @@ def main(argv=None):
     parser.add_argument("--skip-rerun", action="store_true")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    fleet_mod = load_fleet()
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     tmp = tempfile.mkdtemp(prefix="netvsc-fleet-bench-", dir=shm)
     result = {"cpus": os.cpu_count(), "load_start": os.getloadavg()[0]}
     try:
         if not args.skip_facts:
             print("facts vs setup(network), one run per line, same hosts (%d CPUs):" % os.cpu_count())
-            rows = facts_scale(tmp, fleet_mod, args.sizes, args.forks)
+            rows = facts_scale(tmp, args.sizes, args.forks)
             result["facts"] = rows
             for forks in args.forks:
                 per = [r["facts_ms_per_host"] for r in rows if r["forks"] == forks]
@@ -180,7 +172,7 @@ def main(argv=None):
                           % (forks, per))
         if not args.skip_rerun:
             print("role rerun (no change) on %d hosts:" % args.rerun_hosts)
-            result["rerun"] = rerun(tmp, fleet_mod, args.rerun_hosts, args.rerun_forks)
+            result["rerun"] = rerun(tmp, args.rerun_hosts, args.rerun_forks)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     result["load_end"] = os.getloadavg()[0]

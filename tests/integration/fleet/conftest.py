@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -41,6 +42,14 @@ def tool(name):
     """An executable of this venv (ansible-playbook, ansible-runner, ...), else from PATH."""
     path = os.path.join(BIN, name)
     return path if os.access(path, os.X_OK) else name
+
+
+def pinned_tool(name):
+    """tool(name) for a tool pinned in tests/requirements.txt; skip when it is not installed."""
+    exe = tool(name)
+    if not shutil.which(exe) and not os.access(exe, os.X_OK):
+        pytest.skip("%s is not installed (it is in tests/requirements.txt)" % name)
+    return exe
 
 
 @pytest.fixture(scope="session")

@@ -13,15 +13,12 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, run, tool
+from conftest import ROOT, pinned_tool, run
 
 
 @pytest.fixture(scope="module")
 def builder():
-    exe = tool("ansible-builder")
-    if not shutil.which(exe) and not os.access(exe, os.X_OK):
-        pytest.skip("ansible-builder is not installed (it is in tests/requirements.txt)")
-    return exe
+    return pinned_tool("ansible-builder")
 
 
 def test_create_writes_a_build_context(builder, tmp_path):

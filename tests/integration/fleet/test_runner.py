@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from conftest import demo_fleet, run, tool
+from conftest import demo_fleet, pinned_tool, run
 
 # A slice of the demo fleet keeps the stage short: two managed hosts (one with a VF away),
 # one observed MANA host, one non-Hyper-V host.
@@ -30,10 +30,7 @@ PLAYBOOK = """---
 
 @pytest.fixture(scope="module")
 def runner():
-    exe = tool("ansible-runner")
-    if not shutil.which(exe) and not os.access(exe, os.X_OK):
-        pytest.skip("ansible-runner is not installed (it is in tests/requirements.txt)")
-    return exe
+    return pinned_tool("ansible-runner")
 
 
 def test_site_and_report_through_ansible_runner(runner, tmp_path, collections_path):
