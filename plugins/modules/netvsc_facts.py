@@ -19,8 +19,16 @@ description:
     a master pairs by exactly one MAC match with a NetVSC that has no VF yet (C(mac));
     (3) when two or more masterless VFs carry the same NetVSC MAC none is paired, they are
     reported in RV(ansible_facts.netvsc.unpaired_vfs) and a warning is issued."
-  - Only Ethernet devices on the PCI bus are VF candidates; VLAN, bridge, macvlan, tap, veth
-    and bond devices never pair, whatever their MAC.
+  - "VF rule: on a Hyper-V guest (VMBus present) a PCI Ethernet netdev is a VF candidate when
+    its PCI ids are a known Hyper-V VF family (mlx4, mlx5 VF ids, MANA), or it carries a
+    NetVSC's MAC, or the kernel links it to a NetVSC (its C(master)). Other PCI NICs (emulated,
+    other hypervisors', passthrough, InfiniBand) are reported in
+    RV(ansible_facts.netvsc.other_pci_nics), never as unpaired VFs. On a host that is not a
+    Hyper-V guest RV(ansible_facts.netvsc.unpaired_vfs) is empty."
+  - VLAN, bridge, macvlan, tap, veth and bond devices are not on the PCI bus and never pair,
+    whatever their MAC.
+  - Every warning starts with the host's node name (and the O(sysfs_root) when it is not
+    C(/sys)), so warnings of a fleet run say which host they come from.
   - NetVSC VMBus devices without a netdev (for example bound to C(uio_hv_generic) for the
     DPDK netvsc PMD) are reported under their VMBus GUID, with the MAC that
     M(hyperv.netvsc.netvsc_pair) recorded in O(config_dir), so their VF still pairs by MAC.
@@ -230,12 +238,104 @@ ansible_facts:
                   choices: [kernel, mac]
                   sample: kernel
         unpaired_vfs:
-          description: VF candidates that pair with no NetVSC, with the same fields as
-            RV(ansible_facts.netvsc.interfaces.vf) (C(paired_by) is V(null)).
+          description:
+            - VF candidates that pair with no NetVSC, with the same fields as
+              RV(ansible_facts.netvsc.interfaces.vf) (C(paired_by) is V(null)) plus
+              C(unpaired_reason).
+            - C(unpaired_reason) names the cause, for example C(2 VFs (enP12161s3, enP41635s2)
+              and 1 NetVSC carry MAC 00:0d:3a:03:1e:b1), C(no NetVSC carries its MAC ...),
+              C(enslaved to br0, which is not a NetVSC).
+            - Always empty on a host that is not a Hyper-V guest.
           returned: always
           type: list
           elements: dict
           sample: []
+        other_pci_nics:
+          description:
+            - PCI network devices that are not VF candidates (see the VF rule above), such as
+              the emulated Legacy Network Adapter of a Gen1 VM, VMware vmxnet3, a passthrough
+              NIC, the primary of a KVM C(net_failover) pair, an InfiniBand VF's IPoIB netdev.
+            - Sorted by name.
+          returned: always
+          type: list
+          elements: dict
+          contains:
+            name:
+              description: Netdev name.
+              type: str
+              returned: always
+              sample: enp0s10
+            mac:
+              description: Lowercase MAC; V(null) for non-Ethernet devices.
+              type: str
+              returned: always
+              sample: "00:15:5d:0a:1e:06"
+            link_type:
+              description: V(ether), V(infiniband), or C(arphrd <n>) for other link types.
+              type: str
+              returned: always
+              sample: ether
+            pci_address:
+              description: PCI address.
+              type: str
+              returned: always
+              sample: "0000:00:0a.0"
+            driver:
+              description: PCI driver bound to the device.
+              type: str
+              returned: always
+              sample: tulip
+            vendor_id:
+              description: PCI vendor id.
+              type: str
+              returned: always
+              sample: "0x1011"
+            device_id:
+              description: PCI device id.
+              type: str
+              returned: always
+              sample: "0x0009"
+            master:
+              description: Netdev the device is enslaved to (bridge, bond, C(net_failover)), or V(null).
+              type: str
+              returned: always
+              sample: null
+        vf_functions_without_netdev:
+          description:
+            - PCI functions with a known VF family's ids that have no netdev, because no driver
+              is bound (the image lacks C(mana), C(mlx5_core), C(mlx4_core)), a driver is still
+              probing, or a userspace driver holds them. Their NetVSCs show no VF. Empty when
+              there is no VMBus.
+          returned: always
+          type: list
+          elements: dict
+          contains:
+            pci_address:
+              description: PCI address.
+              type: str
+              returned: always
+              sample: "7870:00:00.0"
+            kind:
+              description: VF family from the PCI ids.
+              type: str
+              returned: always
+              choices: [mlx4, mlx5, mana]
+              sample: mana
+            vendor_id:
+              description: PCI vendor id.
+              type: str
+              returned: always
+              sample: "0x1414"
+            device_id:
+              description: PCI device id.
+              type: str
+              returned: always
+              sample: "0x00ba"
+            driver:
+              description: PCI driver bound to the function, V(null) when none.
+              type: str
+              returned: always
+              sample: null
         declarations:
           description:
             - The pairing declarations in O(config_dir), keyed by pairing id, as
@@ -254,6 +354,8 @@ ansible_facts:
               require_vf: false
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ..module_utils._declarations import known_macs, load_all
@@ -264,6 +366,14 @@ def select(snapshot, wanted):
     """Keep only the wanted NetVSC interfaces; raise InterfaceError on a bad entry."""
     keys = [snapshot.lookup(token)[0] for token in wanted]
     return dict((key, snapshot.interfaces[key]) for key in keys)
+
+
+def host_label(sysfs_root):
+    """What warnings start with: this host's node name, and the sysfs root when not /sys."""
+    label = os.uname()[1]
+    if os.path.normpath(sysfs_root) != "/sys":
+        label += " (sysfs %s)" % sysfs_root
+    return label
 
 
 def main():
@@ -277,8 +387,9 @@ def main():
     )
     declarations, errors = load_all(module.params["config_dir"])
     snapshot = scan(module.params["sysfs_root"], known_macs=known_macs(declarations))
+    label = host_label(module.params["sysfs_root"])
     for warning in errors + snapshot.warnings:
-        module.warn(warning)
+        module.warn("%s: %s" % (label, warning))
     facts = snapshot.facts()
     facts["declarations"] = dict((d["id"], d) for d in declarations)
     if module.params["interfaces"]:

@@ -230,3 +230,122 @@ def test_root_env_is_untouched(tree):
     before = sorted(os.walk(root))
     scan(root)
     assert sorted(os.walk(root)) == before
+
+
+# ---------------------------------------------------------------------------- the VF rule
+
+
+def other_pci(snapshot):
+    """{name: (driver, vendor, device, link type, master)} of the other PCI NICs."""
+    return dict((nic["name"], (nic["driver"], nic["vendor_id"], nic["device_id"],
+                               nic["link_type"], nic["master"])) for nic in snapshot.other_pci_nics)
+
+
+def test_gen1_legacy_network_adapter_is_another_pci_nic(tree):
+    snap = scan(tree("gen1_legacy_nic"), with_addresses=False)
+    assert snap.hyperv is True and snap.unpaired_vfs == []
+    assert pairs(snap) == {"eth0": None}
+    assert other_pci(snap) == {"enp0s10": ("tulip", "0x1011", "0x0009", "ether", None)}
+    assert snap.other_pci_nics[0]["pci_address"] == "0000:00:0a.0"
+    assert snap.warnings == []
+
+
+def test_vmware_host_has_no_vf_candidates(tree):
+    snap = scan(tree("vmware_vmxnet3"), with_addresses=False)
+    assert (snap.hyperv, snap.interfaces, snap.unpaired_vfs) == (False, {}, [])
+    assert other_pci(snap) == {"ens192": ("vmxnet3", "0x15ad", "0x07b0", "ether", None)}
+    assert snap.vf_functions_without_netdev == []
+
+
+def test_kvm_net_failover_primary_is_not_a_netvsc_vf(tree):
+    """Its ids are a Hyper-V VF family's and it is enslaved, but there is no VMBus."""
+    snap = scan(tree("kvm_net_failover"), with_addresses=False)
+    assert (snap.hyperv, snap.interfaces, snap.unpaired_vfs) == (False, {}, [])
+    assert other_pci(snap) == {"ens11": ("mlx5_core", "0x15b3", "0x1018", "ether", "ens10")}
+    assert snap.others["ens10"] == snap.others["ens10nsby"] == "virtio_net"
+
+
+def test_hyperv_dda_passthrough_nic_is_not_an_unpaired_vf(tree):
+    snap = scan(tree("hyperv_dda_nic"), with_addresses=False)
+    assert snap.unpaired_vfs == []
+    assert pairs(snap)["eth1"] == ("enP53091s1", "cf63:00:02.0", "mlx5", "kernel")
+    assert other_pci(snap) == {"enP4660s3": ("igb", "0x8086", "0x1521", "ether", None)}
+
+
+def test_infiniband_vf_beside_the_ethernet_vf_stays_excluded(tree):
+    snap = scan(tree("hpc_infiniband"), with_addresses=False)
+    assert pairs(snap) == {"eth0": ("enP49709s1", "c22d:00:02.0", "mlx5", "kernel")}
+    assert snap.unpaired_vfs == []
+    ib0 = [nic for nic in snap.other_pci_nics if nic["name"] == "ib0"]
+    assert ib0 == [{"name": "ib0", "mac": None, "link_type": "infiniband",
+                    "pci_address": "0101:00:02.0", "driver": "mlx5_core", "vendor_id": "0x15b3",
+                    "device_id": "0x101c", "master": None}]
+    assert snap.warnings == [], "a 20-byte IPoIB address must not be read as a garbled MAC"
+
+
+def test_mana_function_without_driver_is_reported_not_paired(tree):
+    snap = scan(tree("mana_no_driver"), with_addresses=False)
+    assert pairs(snap) == {"eth0": None, "eth1": None}
+    assert snap.unpaired_vfs == [] and snap.other_pci_nics == []
+    assert snap.vf_functions_without_netdev == [{
+        "pci_address": "7870:00:00.0", "kind": "mana", "vendor_id": "0x1414",
+        "device_id": "0x00ba", "driver": None}]
+    assert snap.facts()["vf_functions_without_netdev"] == snap.vf_functions_without_netdev
+
+
+def test_bound_functions_with_netdevs_are_not_listed_as_without_netdev(tree):
+    snap = scan(tree("mana_shared_pci"), with_addresses=False)
+    assert snap.vf_functions_without_netdev == []
+
+
+@pytest.mark.parametrize("nic, vmbus, expected", [
+    ({"kind": "mlx5", "mac": "00:0d:3a:00:00:09"}, True, True),           # (a) VF family ids
+    ({"kind": "unknown", "mac": "00:0d:3a:00:00:01"}, True, True),        # (b) a NetVSC's MAC
+    ({"kind": "unknown", "master": "eth0"}, True, True),                  # (c) kernel link
+    ({"kind": "unknown", "mac": "00:50:56:00:00:01"}, True, False),       # emulated / DDA NIC
+    ({"kind": "unknown", "master": "bond0"}, True, False),                # enslaved elsewhere
+    ({"kind": "mlx5", "mac": "00:0d:3a:00:00:01", "master": "eth0"}, False, False),  # no VMBus
+    ({"kind": "mlx5", "link_type": "infiniband"}, True, False),           # IPoIB
+    ({"kind": "unknown", "link_type": "arphrd 776", "mac": None}, True, False),
+    ({"kind": "unknown", "mac": None}, True, False),                      # garbled MAC
+])
+def test_vf_rule_table(nic, vmbus, expected):
+    record = dict({"link_type": "ether", "master": None, "mac": None}, **nic)
+    assert _scan.is_vf_candidate(record, vmbus, {"00:0d:3a:00:00:01"}, {"eth0"}) is expected
+
+
+def test_unknown_ids_with_a_netvsc_mac_still_pair(tree):
+    """A VF family this collection does not know yet pairs by MAC (hv_netvsc does too)."""
+    spec = copy.deepcopy(CASES["mlx4_old_kernel"])
+    spec["vfs"][0].update(kind=None, vendor_id="0x1af4", device_id="0x10ff", driver="future_vf")
+    vf = [i["vf"] for i in scan(tree(spec), with_addresses=False).interfaces.values() if i["vf"]]
+    assert [(v["kind"], v["paired_by"], v["driver"]) for v in vf] == [("unknown", "mac", "future_vf")]
+
+
+# ------------------------------------------------------------------ why a VF is unpaired
+
+
+def test_ambiguous_vfs_say_which_vfs_share_the_mac(tree):
+    snap = scan(tree("ambiguous_macs"), with_addresses=False)
+    reasons = set(vf["unpaired_reason"] for vf in snap.unpaired_vfs)
+    assert reasons == {"2 VFs (enP12161s3, enP41635s2) and 1 NetVSC carry MAC 00:0d:3a:03:1e:b1"}
+    assert snap.warnings == ["eth1: 2 VFs (enP12161s3, enP41635s2) and 1 NetVSC carry MAC "
+                             "00:0d:3a:03:1e:b1; pairing none of them"]
+
+
+def test_vf_of_an_unrecorded_uio_netvsc_says_no_netvsc_has_its_mac(tree):
+    (vf,) = scan(tree("uio_bound"), with_addresses=False).unpaired_vfs
+    assert vf["unpaired_reason"] == "no NetVSC carries its MAC 00:0d:3a:03:1e:b1"
+
+
+def test_vf_enslaved_elsewhere_says_so(tree):
+    spec = copy.deepcopy(CASES["cx4lx"])
+    vf = spec["vfs"][0]
+    del vf["master"]
+    vf["mac"] = spec["netvsc"][0]["mac"]
+    spec["virtual"] = [{"name": "br0", "kind": "bridge", "mac": vf["mac"],
+                        "ports": ["enP53091s1np0"]}]
+    snap = scan(tree(spec), with_addresses=False)
+    (unpaired,) = snap.unpaired_vfs
+    assert unpaired["unpaired_reason"] == "enslaved to br0, which is not a NetVSC"
+    assert snap.interfaces["eth0"]["vf"] is None

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations
@@ -76,11 +78,31 @@ def test_uio_bound_netvsc_pairs_through_its_declaration(capsys, tmp_path):
     assert uio["vf"]["paired_by"] == "mac"
 
 
-def test_garbled_attributes_surface_as_warnings(capsys, tmp_path):
+def test_garbled_attributes_surface_as_warnings_that_name_the_host(capsys, tmp_path):
     root = build(CASES["garbage"], str(tmp_path / "sys"))
     result = run_module(netvsc_facts, capsys, {"sysfs_root": root})
     assert result["rc"] == 0
     assert any("garbled" in w or "cannot read" in w for w in result["warnings"])
+    prefix = "%s (sysfs %s): " % (os.uname()[1], root)
+    assert result["warnings"] and all(w.startswith(prefix) for w in result["warnings"])
+
+
+def test_host_label_leaves_out_the_default_sysfs_root():
+    assert netvsc_facts.host_label("/sys/") == os.uname()[1]
+
+
+@pytest.mark.parametrize("case, other, bare", [
+    ("gen1_legacy_nic", ["enp0s10"], []),
+    ("hpc_infiniband", ["ib0"], []),
+    ("mana_no_driver", [], ["7870:00:00.0"]),
+    ("kvm_net_failover", ["ens11"], []),
+])
+def test_other_pci_nics_and_vf_functions_without_netdev(capsys, tmp_path, case, other, bare):
+    root = build(CASES[case], str(tmp_path / "sys"))
+    facts = run_module(netvsc_facts, capsys, {"sysfs_root": root})["ansible_facts"]["netvsc"]
+    assert facts["unpaired_vfs"] == []
+    assert [nic["name"] for nic in facts["other_pci_nics"]] == other
+    assert [fn["pci_address"] for fn in facts["vf_functions_without_netdev"]] == bare
 
 
 def test_this_machine_is_not_hyperv_and_does_not_crash(capsys):
