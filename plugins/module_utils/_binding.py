@@ -17,11 +17,14 @@ installed, else one udev rule per device (:func:`udev_rule`) that sets the devic
 is added (cold-plug at boot included).
 
 Nothing here runs processes itself: :class:`Binder` takes ``run(argv) -> (rc, out, err)``
-(``AnsibleModule.run_command``) and ``which(name) -> path | None``. :meth:`Binder.plan`
-only reads (sysfs, files, ``driverctl list-overrides``) and returns a :class:`Plan`; its
-:meth:`Plan.apply` makes the changes, so check mode is "plan, do not apply". :class:`Plan`
-also plans plain file writes and removals (the binding's udev rule, ``_vfpolicy``'s files).
-Stdlib only, Python >= 3.8.
+(``AnsibleModule.run_command``), ``which(name) -> path | None`` and ``move`` (the one write
+path of ``_plan``). :meth:`Binder.plan` only reads (sysfs, files, ``driverctl
+list-overrides``) and returns a :class:`BindingPlan`; its ``apply()`` makes the changes, so
+check mode is "plan, do not apply".
+
+A sandbox stays a sandbox: with a sysfs root other than /sys, driverctl is never run (the
+binding persists with the udev rule, below the given rules directory) and modprobe is only
+reported, never run, since both act on the real system. Stdlib only, Python >= 3.8.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 import errno
 import os
 
-from ._atomic import write_atomic
+from ._plan import Plan, PlanError, read_text, text_diff
 from ._scan import NETVSC_CLASS_ID
 
 UIO = "uio_hv_generic"
@@ -44,12 +47,17 @@ _ALREADY = (errno.EEXIST,)
 _NOT_BOUND = (errno.ENODEV,)
 
 
-class PlanError(Exception):
-    """A planned step failed; the message says which and why."""
-
-
 class BindingError(PlanError):
     """A binding step failed; the message says which and why."""
+
+
+class BindingPlan(Plan):
+    """A Plan of driver changes; persistence: how a uio_hv_generic binding persists
+    ("driverctl" or the udev rule path), None for hv_netvsc."""
+
+    def __init__(self, move=None, persistence=None):
+        super().__init__(move)
+        self.persistence = persistence
 
 
 def udev_rule_path(rules_dir, guid):
@@ -79,88 +87,18 @@ def udev_rule(guid, pair_id=None):
     )
 
 
-def _read(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
-def text_diff(header, before, after):
-    """One --diff entry."""
-    return {"before_header": header, "after_header": header, "before": before, "after": after}
-
-
-def _write_file(path, text):
-    directory = os.path.dirname(path)
-    try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-            os.chmod(directory, 0o755)  # makedirs' mode is masked by the umask
-        write_atomic(path, text, 0o644)
-    except OSError as exc:
-        raise PlanError("cannot write %s (%s)" % (path, exc.strerror))
-
-
-def _remove_file(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise PlanError("cannot remove %s (%s)" % (path, exc.strerror))
-
-
-class Plan:
-    """Steps to change the system, and their --diff entries; empty when nothing is to change.
-
-    persistence: how a uio_hv_generic binding persists (Binder plans only).
-    """
-
-    def __init__(self, persistence=None):
-        self.persistence = persistence
-        self.steps = []  # (description, callable)
-        self.diffs = []  # text_diff() dicts
-
-    @property
-    def changed(self):
-        return bool(self.steps)
-
-    @property
-    def descriptions(self):
-        return [description for description, _action in self.steps]
-
-    def add(self, description, action):
-        self.steps.append((description, action))
-
-    def apply(self):
-        for _description, action in self.steps:
-            action()
-
-    def write(self, path, text):
-        """Plan writing text to path (mode 0644, missing directory 0755) unless it holds it."""
-        before = _read(path)
-        if before != text:
-            self.add("write %s" % path, lambda: _write_file(path, text))
-            self.diffs.append(text_diff(path, before or "", text))
-
-    def remove(self, path):
-        """Plan removing path if it exists."""
-        if os.path.lexists(path):
-            self.add("remove %s" % path, lambda: _remove_file(path))
-            self.diffs.append(text_diff(path, _read(path) or "", ""))
-
-
 class Binder:
     """Plans and applies driver changes for NetVSC VMBus devices under one sysfs root."""
 
     def __init__(self, sysfs_root="/sys", run=None, which=None,
-                 udev_rules_dir=DEFAULT_UDEV_RULES_DIR):
+                 udev_rules_dir=DEFAULT_UDEV_RULES_DIR, move=None, sandbox=None):
+        """sandbox: None decides by sysfs_root; False lets tests drive run/which doubles."""
         self.sysfs_root = sysfs_root
+        self.sandbox = os.path.normpath(sysfs_root) != "/sys" if sandbox is None else sandbox
         self.run = run
         self.which = which or (lambda name: None)
         self.udev_rules_dir = udev_rules_dir
+        self.move = move
         self._driverctl = None
         self._driverctl_checked = False
 
@@ -178,16 +116,19 @@ class Binder:
 
     def driver_override(self, guid):
         """The device's driver_override, None when unset or not supported."""
-        text = _read(self._vmbus("devices", guid, "driver_override"))
+        try:
+            text = read_text(self._vmbus("devices", guid, "driver_override"))
+        except PlanError:
+            text = None
         if text is None:
             return None
         text = text.strip()
         return None if text in ("", "(null)") else text
 
     def driverctl(self):
-        """Path of driverctl, or None."""
+        """Path of driverctl, or None (always in a sandbox: it acts on the real system)."""
         if not self._driverctl_checked:
-            self._driverctl = self.which("driverctl")
+            self._driverctl = None if self.sandbox else self.which("driverctl")
             self._driverctl_checked = True
         return self._driverctl
 
@@ -247,15 +188,15 @@ class Binder:
     def _plan_uio(self, guid, current, pair_id):
         rule_path = udev_rule_path(self.udev_rules_dir, guid)
         driverctl = self.driverctl()
-        plan = Plan("driverctl" if driverctl else rule_path)
+        plan = BindingPlan(self.move, "driverctl" if driverctl else rule_path)
         if current != UIO:
             self._plan_bind_uio(plan, guid, current)
         if driverctl:
             if self.driverctl_override(guid) != UIO:
                 argv = [driverctl, "-b", "vmbus", "set-override", guid, UIO]
                 plan.add("driverctl -b vmbus set-override %s %s" % (guid, UIO),
-                         lambda: self._run(argv, "persisting the binding"))
-                plan.diffs.append(text_diff("driverctl override of %s" % guid, "", UIO + "\n"))
+                         lambda: self._run(argv, "persisting the binding"),
+                         text_diff("driverctl override of %s" % guid, "", UIO + "\n"))
             plan.remove(rule_path)  # driverctl owns persistence now
         else:
             plan.write(rule_path, udev_rule(guid, pair_id))
@@ -266,7 +207,11 @@ class Binder:
         plan.diffs.append(text_diff("driver of VMBus device %s" % guid,
                                     "%s\n" % (current or "(none)"), UIO + "\n"))
         if not os.path.isdir(os.path.join(self.sysfs_root, "module", UIO)):
-            plan.add("modprobe %s" % UIO, self._modprobe)
+            if self.sandbox:
+                plan.add("modprobe %s (not run: sysfs_root %s is not /sys)" % (UIO, self.sysfs_root),
+                         lambda: None)
+            else:
+                plan.add("modprobe %s" % UIO, self._modprobe)
         new_id = os.path.join(drivers, UIO, "new_id")
         plan.add("register the NetVSC class id with %s (%s)" % (UIO, new_id),
                  lambda: self.write_sysfs(new_id, NETVSC_CLASS_GUID, ignore=_ALREADY))
@@ -289,15 +234,15 @@ class Binder:
 
     def _plan_netvsc(self, guid, current, persist, live=True):
         rule_path = udev_rule_path(self.udev_rules_dir, guid)
-        plan = Plan()
+        plan = BindingPlan(self.move)
         live = live and os.path.isdir(self._vmbus("devices", guid))
         plan.remove(rule_path)
         driverctl = self.driverctl() if (persist or current == UIO) else None
         if driverctl and self.driverctl_override(guid) is not None:
             argv = [driverctl, "-b", "vmbus", "unset-override", guid]
             plan.add("driverctl -b vmbus unset-override %s" % guid,
-                     lambda: self._run(argv, "removing the driverctl override"))
-            plan.diffs.append(text_diff("driverctl override of %s" % guid, UIO + "\n", ""))
+                     lambda: self._run(argv, "removing the driverctl override"),
+                     text_diff("driverctl override of %s" % guid, UIO + "\n", ""))
         if live and current != NETVSC:
             plan.diffs.append(text_diff("driver of VMBus device %s" % guid,
                                         "%s\n" % (current or "(none)"), NETVSC + "\n"))

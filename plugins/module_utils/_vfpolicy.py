@@ -13,14 +13,14 @@
   older than 255, which ignores ID_NET_MANAGED_BY, leave the VF unmanaged.
 
 :func:`files` says what each file must hold (None: must not exist), :func:`plan` turns that
-into a :class:`_binding.Plan`, applied unless in check mode. Stdlib only, Python >= 3.8.
+into a :class:`_plan.Plan`, applied unless in check mode. Stdlib only, Python >= 3.8.
 """
 
 from __future__ import annotations
 
 import os
 
-from ._binding import Plan
+from ._plan import Plan
 from ._scan import KINDS
 
 DEFAULT_NETWORK_DIR = "/etc/systemd/network"
@@ -107,9 +107,9 @@ def files(pair_id, mac, udev_rules_dir, network_dir, unmanaged=True, modules=Tru
     }
 
 
-def plan(policy_files):
+def plan(policy_files, move=None):
     """The Plan that brings the files of files() to their wanted content or removes them."""
-    result = Plan()
+    result = Plan(move)
     for path, text in policy_files.values():
         if text is None:
             result.remove(path)

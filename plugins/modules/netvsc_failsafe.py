@@ -34,6 +34,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - hyperv.netvsc.paths
+  - hyperv.netvsc.manifest
 attributes:
   check_mode:
     support: full
@@ -73,8 +74,8 @@ options:
     description:
       - File to write RV(content) to, for example a systemd C(EnvironmentFile).
       - Missing parent directories are created, with mode C(0755) (not in check mode).
-      - A new file gets the default permissions of files Ansible creates (umask based,
-        usually C(0644)); an existing file keeps its permissions unless O(dest_mode) is set.
+      - A new file gets mode C(0644); an existing file keeps its permissions unless
+        O(dest_mode) is set.
     type: path
   args_dir:
     description:
@@ -251,12 +252,13 @@ pairs:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ..module_utils import _declarations as decls
 from ..module_utils import _devargs
+from ..module_utils import _manifest
+from ..module_utils._plan import Plan, PlanError
 from ..module_utils._scan import normalize_guid, normalize_mac, scan
 
 
@@ -343,32 +345,6 @@ def render_args_files(pairs, params):
         state_dir=params["state_dir"]).eal_args)) for p in pairs)
 
 
-def read_current(module, path):
-    """The content of path, None when it does not exist; fail on a directory or a read error."""
-    if os.path.isdir(path):
-        module.fail_json(msg="%s is a directory" % path)
-    try:
-        # Undecodable bytes compare unequal to any rendering, so the file gets rewritten.
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        module.fail_json(msg="cannot read %s (%s)" % (path, exc.strerror))
-
-
-def missing_dirs(module, directory, what):
-    """The directories mkdir -p would create for directory, outermost first."""
-    missing = []
-    current = os.path.abspath(directory)
-    while not os.path.isdir(current):
-        if os.path.lexists(current):
-            module.fail_json(msg="%s: %s exists and is not a directory" % (what, current))
-        missing.append(current)
-        current = os.path.dirname(current)
-    return missing[::-1]
-
-
 def stale_args_files(module, args_dir, keep_ids, keep_path):
     """Regular files <id>.args in args_dir with a valid pairing id not in keep_ids."""
     try:
@@ -388,81 +364,48 @@ def stale_args_files(module, args_dir, keep_ids, keep_path):
     return stale
 
 
-def diff_entry(path, before, after):
-    return {"before_header": path if before is not None else "%s (absent)" % path,
-            "after_header": path if after is not None else "%s (absent)" % path,
-            "before": before or "", "after": after or ""}
-
-
-def write_file(module, path, content):
-    """Replace path with content atomically: a temporary file, then a rename."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=module.tmpdir)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-    except OSError as exc:
-        module.fail_json(msg="cannot write a temporary file for %s (%s)" % (path, exc.strerror))
-    module.atomic_move(tmp, path)
-
-
 def sync_files(module, content, args_contents):
     """Write dest and the args_dir files, remove stale .args; return (changed, files, diffs).
 
-    Every path is checked and read before the first change, so a bad path fails the task
-    with nothing written.
+    Everything is planned (read) before the first change, so a bad path fails the task with
+    nothing written; what the plan creates is recorded in the manifest first.
     """
     params = module.params
     dest, args_dir = params["dest"], params["args_dir"]
-    wanted, dirs, stale = {}, [], []
-    if dest:
-        wanted[dest] = content
-        dirs = missing_dirs(module, os.path.dirname(os.path.abspath(dest)), "dest %s" % dest)
-    if args_dir:
-        dirs += [d for d in missing_dirs(module, args_dir, "args_dir %s" % args_dir)
-                 if d not in dirs]
-        real_dest = dest and os.path.realpath(dest)
-        for pair_id, text in args_contents.items():
-            path = os.path.join(args_dir, pair_id + ".args")
-            if os.path.realpath(path) == real_dest:
-                module.fail_json(msg="dest %s is also the args_dir file of pairing %s"
-                                 % (dest, pair_id))
-            wanted[path] = text
-        stale = stale_args_files(module, args_dir, args_contents, real_dest)
-    before = dict((path, read_current(module, path)) for path in list(wanted) + stale)
-
-    files, diffs = {}, []
+    plan = Plan(module.atomic_move)
+    try:
+        if dest:
+            plan.write(dest, content, mode=None)
+    except PlanError as exc:
+        module.fail_json(msg="dest %s: %s" % (dest, exc))
+    try:
+        if args_dir:
+            real_dest = dest and os.path.realpath(dest)
+            plan.make_dirs(args_dir)
+            for pair_id, text in args_contents.items():
+                path = os.path.join(args_dir, pair_id + ".args")
+                if os.path.realpath(path) == real_dest:
+                    module.fail_json(msg="dest %s is also the args_dir file of pairing %s"
+                                     % (dest, pair_id))
+                plan.write(path, text, mode=None)
+            for path in stale_args_files(module, args_dir, args_contents, real_dest):
+                plan.remove(path)
+    except PlanError as exc:
+        module.fail_json(msg="args_dir %s: %s" % (args_dir, exc))
     if not module.check_mode:
-        for directory in dirs:
-            try:
-                os.mkdir(directory)
-                os.chmod(directory, 0o755)  # not narrowed by the umask: services read below it
-            except OSError as exc:
-                module.fail_json(msg="cannot create directory %s (%s)" % (directory, exc.strerror))
-    for path, after in wanted.items():
-        if before[path] == after:
-            files[path] = "unchanged"
-            continue
-        files[path] = "written"
-        diffs.append(diff_entry(path, before[path], after))
-        if not module.check_mode:
-            write_file(module, path, after)
-    for path in stale:
-        files[path] = "removed"
-        diffs.append(diff_entry(path, before[path], None))
-        if not module.check_mode:
-            try:
-                os.remove(path)
-            except OSError as exc:
-                module.fail_json(msg="cannot remove %s (%s)" % (path, exc.strerror))
+        try:
+            _manifest.apply(plan, params["manifest"], module.atomic_move)
+        except (PlanError, _manifest.ManifestError) as exc:
+            module.fail_json(msg=str(exc))
 
-    changed = bool(diffs)
+    changed = plan.changed
     attributes = dict(mode=params["dest_mode"], owner=params["owner"], group=params["group"])
-    for path in wanted:
+    for path, what in plan.files.items():
         # In check mode a file not written yet has no attributes to compare.
-        if os.path.exists(path):
+        if what != "removed" and os.path.exists(path):
             changed = module.set_fs_attributes_if_different(
                 module.load_file_common_arguments(attributes, path=path), changed)
-    return changed, files, diffs
+    return changed, plan.files, plan.diffs
 
 
 def main():
@@ -478,6 +421,7 @@ def main():
             dest_mode=dict(type="raw"),
             owner=dict(type="str"),
             group=dict(type="str"),
+            manifest=dict(type="path"),
             config_dir=dict(type="path", default=decls.DEFAULT_CONFIG_DIR),
             sysfs_root=dict(type="path", default="/sys"),
         ),

@@ -36,6 +36,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - hyperv.netvsc.paths
+  - hyperv.netvsc.manifest
 attributes:
   check_mode:
     support: full
@@ -292,17 +293,20 @@ binding_steps:
 """
 
 import os
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ..module_utils import _binding
 from ..module_utils import _declarations as decls
+from ..module_utils import _manifest
+from ..module_utils import _paths
 from ..module_utils import _vfpolicy
+from ..module_utils._plan import Plan, PlanError
 from ..module_utils._scan import InterfaceError, normalize_guid, normalize_mac, scan
 
 POLL_INTERVAL = 0.5
+PATH_OPTIONS = ("config_dir", "udev_rules_dir", "network_dir", "manifest", "sysfs_root")
 
 
 def _identity_matches(declaration, iface):
@@ -344,7 +348,8 @@ class PairModule:
             self.params["sysfs_root"],
             run=module.run_command,
             which=module.get_bin_path,
-            udev_rules_dir=self.params["udev_rules_dir"])
+            udev_rules_dir=self.params["udev_rules_dir"],
+            move=module.atomic_move)
 
     def fail(self, msg, **extra):
         self.module.fail_json(msg=msg, **extra)
@@ -377,16 +382,6 @@ class PairModule:
         return None
 
     # ---------------------------------------------------------------- reading
-
-    @staticmethod
-    def _read(path):
-        try:
-            with open(path) as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise OSError("cannot read %s (%s)" % (path, exc.strerror))
 
     def _wait_for_vf(self, iface):
         """Poll sysfs until iface has a VF or wait_for_vf seconds passed; return (iface, waited)."""
@@ -462,31 +457,26 @@ class PairModule:
         except decls.DeclarationError as exc:
             self.fail(str(exc))
         after = decls.dumps(declaration)
-        try:
-            before = self._read(path)
-        except OSError as exc:
-            self.fail(str(exc))
-
         policy_files = self._policy_files(pair_id, normalize_mac(mac), params["vf_unmanaged"],
                                           params["vf_modules"])
-        policy = _vfpolicy.plan(policy_files)
+        policy = self._policy_plan(policy_files)
         previous = self._by_id(pair_id)
         plan = self._plan(iface["vmbus_id"], params["driver"], pair_id,
                           persist=bool(previous and previous["driver"] == _binding.UIO))
-        changed = before != after or policy.changed or plan.changed
-        diffs = [self._diff(path, before, after)] if before != after else []
-        diffs.extend(policy.diffs + plan.diffs)
-
-        if changed and not self.module.check_mode:
-            if before != after:
-                self._write(path, after)
-            done = "the declaration %s was written" % path if before != after else None
-            # The VF policy first: writing files is harmless, binding takes the netdev away.
-            self._apply(policy, done, "the VF policy")
-            self._apply(plan, done, "the binding")
+        # The declaration and the VF policy first: writing files is harmless, binding takes
+        # the netdev away.
+        steps = Plan(self.module.atomic_move)
+        try:
+            steps.write(path, after)
+        except PlanError as exc:
+            self.fail(str(exc))
+        steps.extend(policy)
+        steps.extend(plan)
+        if steps.changed and not self.module.check_mode:
+            self._apply(steps)
             self.snapshot = self._scan()
             iface = self._relocate(iface)
-        return self._result(changed, pair_id, path, declaration, iface, plan, diffs,
+        return self._result(steps.changed, pair_id, path, declaration, iface, plan, steps.diffs,
                             _vfpolicy.written(policy_files))
 
     # ------------------------------------------------------------------ absent
@@ -521,35 +511,27 @@ class PairModule:
         if iface is None and target is not None:
             iface = decls.resolve(target, self.snapshot)[1]
 
-        try:
-            before = self._read(path) if path else None
-        except OSError as exc:
-            self.fail(str(exc))
         guid = (iface and iface["vmbus_id"]) or (target and normalize_guid(target["netvsc"].get("vmbus_id") or ""))
-        plan = _binding.Plan()
+        plan = _binding.BindingPlan(self.module.atomic_move)
         if guid and ((target and target["driver"] == _binding.UIO)
                      or os.path.exists(_binding.udev_rule_path(self.params["udev_rules_dir"], guid))):
             plan = self._plan(guid, _binding.NETVSC, pair_id,
                               persist=bool(target and target["driver"] == _binding.UIO),
                               live=iface is not None)
         # As with vf_unmanaged and vf_modules off: both policy files go.
-        policy = _vfpolicy.plan(self._policy_files(pair_id, None, False, False) if pair_id else {})
-        changed = before is not None or policy.changed or plan.changed
-        diffs = [self._diff(path, before, "")] if before is not None else []
-        diffs.extend(policy.diffs + plan.diffs)
-        if changed and not self.module.check_mode:
-            self._apply(policy, None, "the VF policy")
-            self._apply(plan, None, "the binding")
-            if before is not None:
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    self.fail("cannot remove %s (%s)" % (path, exc.strerror))
+        steps = self._policy_plan(self._policy_files(pair_id, None, False, False) if pair_id else {})
+        steps.extend(plan)
+        if path:
+            try:
+                steps.remove(path)
+            except PlanError as exc:
+                self.fail(str(exc))
+        if steps.changed and not self.module.check_mode:
+            self._apply(steps)
             self.snapshot = self._scan()
             iface = self._relocate(iface) if iface else None
-        return self._result(changed, pair_id, path, None, iface, plan, diffs, _vfpolicy.written({}))
+        return self._result(steps.changed, pair_id, path, None, iface, plan, steps.diffs,
+                            _vfpolicy.written({}))
 
     # ---------------------------------------------------------------- helpers
 
@@ -568,11 +550,21 @@ class PairModule:
         return _vfpolicy.files(pair_id, mac, self.params["udev_rules_dir"], self.params["network_dir"],
                                unmanaged, modules)
 
-    def _apply(self, plan, done, what):
+    def _policy_plan(self, policy_files):
         try:
-            plan.apply()
-        except _binding.PlanError as exc:
-            self.fail("%s%s" % (exc, "; %s, rerun the task to finish %s" % (done, what) if done else ""))
+            return _vfpolicy.plan(policy_files, self.module.atomic_move)
+        except PlanError as exc:
+            self.fail(str(exc))
+
+    def _apply(self, plan):
+        """Record what plan creates in the manifest, then apply it."""
+        try:
+            _manifest.apply(plan, self.params["manifest"], self.module.atomic_move)
+        except _manifest.ManifestError as exc:
+            self.fail("%s; nothing was changed" % exc)
+        except PlanError as exc:
+            self.fail("%s; the steps before it were done (%s), rerun the task to finish"
+                      % (exc, "; ".join(plan.descriptions)))
 
     def _relocate(self, iface):
         """The fresh fact dict of the same NetVSC (its netdev may be gone after binding)."""
@@ -580,26 +572,6 @@ class PairModule:
             if candidate["vmbus_id"] == iface["vmbus_id"]:
                 return candidate
         return None
-
-    def _write(self, path, content):
-        module = self.module
-        try:
-            if not os.path.isdir(self.config_dir):
-                os.makedirs(self.config_dir, 0o755)
-                os.chmod(self.config_dir, 0o755)
-            fd, tmp = tempfile.mkstemp(dir=module.tmpdir)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(content)
-            os.chmod(tmp, 0o644)
-        except OSError as exc:
-            self.fail("cannot write %s (%s)" % (path, exc.strerror))
-        module.atomic_move(tmp, path)
-        module.set_mode_if_different(path, "0644", False)
-
-    def _diff(self, path, before, after):
-        return {"before_header": path if before is not None else "%s (absent)" % path,
-                "after_header": path if after else "%s (absent)" % path,
-                "before": before or "", "after": after}
 
     def _result(self, changed, pair_id, path, declaration, iface, plan, diffs, vf_policy):
         vf = iface["vf"] if iface else None
@@ -636,11 +608,18 @@ def main():
             vf_unmanaged=dict(type="bool", default=True),
             vf_modules=dict(type="bool", default=True),
             network_dir=dict(type="path", default=_vfpolicy.DEFAULT_NETWORK_DIR),
+            manifest=dict(type="path"),
             config_dir=dict(type="path", default=decls.DEFAULT_CONFIG_DIR),
             sysfs_root=dict(type="path", default="/sys"),
         ),
         supports_check_mode=True,
     )
+    paths, errors = _paths.check_all(
+        dict((name, module.params[name]) for name in PATH_OPTIONS if module.params[name] is not None),
+        system_ok=("udev_rules_dir", "network_dir", "sysfs_root"))
+    if errors:
+        module.fail_json(msg="; ".join(errors), errors=errors)
+    module.params.update(paths)
     pair = PairModule(module)
     if not pair.snapshot.hyperv:
         module.fail_json(msg="this host is not a Hyper-V/Azure guest (no VMBus in %s)"

@@ -58,9 +58,10 @@ def written(root):
     return found
 
 
-def binder(root, tmp_path, runner):
+def binder(root, tmp_path, runner, sandbox=False):
+    """A Binder on a fixture tree; sandbox=False: as on the real /sys, with runner's doubles."""
     return _binding.Binder(str(root), run=runner.run, which=runner.which,
-                           udev_rules_dir=str(tmp_path / "rules.d"))
+                           udev_rules_dir=str(tmp_path / "rules.d"), sandbox=sandbox)
 
 
 def test_udev_rule_text():
@@ -90,6 +91,7 @@ def test_plan_is_read_only_then_apply_binds(tmp_path):
         % (root / "bus/vmbus/drivers/uio_hv_generic/new_id"),
         "unbind %s from hv_netvsc" % ETH1_GUID,
         "bind %s to uio_hv_generic" % ETH1_GUID,
+        "create directory %s" % (tmp_path / "rules.d"),
         "write %s" % _binding.udev_rule_path(str(tmp_path / "rules.d"), ETH1_GUID),
     ]
     plan.apply()
@@ -219,3 +221,23 @@ def test_persistence_only_for_a_missing_device(tmp_path):
 def test_bad_driver():
     with pytest.raises(_binding.BindingError, match="driver must be one of"):
         _binding.Binder("/nonexistent").plan(ETH1_GUID, "vfio")
+
+
+def test_a_sandbox_runs_neither_modprobe_nor_driverctl(tmp_path):
+    """With a sysfs root other than /sys, the binding happens in the tree only: modprobe is
+    reported, never run, and driverctl (installed) is not asked: the udev rule persists it."""
+    root = tree(tmp_path, "cx5_4nic")
+    runner = Runner(binaries=("modprobe", "driverctl"))
+    b = _binding.Binder(str(root), run=runner.run, which=runner.which,
+                        udev_rules_dir=str(tmp_path / "rules.d"))
+    assert b.sandbox
+    plan = b.plan(ETH1_GUID, _binding.UIO, "dpdk0")
+    assert plan.descriptions[0] == "modprobe uio_hv_generic (not run: sysfs_root %s is not /sys)" % root
+    assert plan.persistence == _binding.udev_rule_path(str(tmp_path / "rules.d"), ETH1_GUID)
+    plan.apply()
+    assert written(root)["uio_hv_generic/bind"] == ETH1_GUID + "\n"
+    assert (tmp_path / "rules.d").is_dir()
+    back = b.plan(ETH1_GUID, _binding.NETVSC, "dpdk0", persist=True)
+    back.apply()
+    assert runner.calls == []
+    assert not _binding.Binder("/sys/", run=runner.run).sandbox

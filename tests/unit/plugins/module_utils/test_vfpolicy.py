@@ -124,8 +124,13 @@ def test_plan_writes_then_is_empty(tmp_path):
     wanted = files(tmp_path)
     plan = _vfpolicy.plan(wanted)
     assert not (tmp_path / "rules.d").exists()  # planning only reads
-    assert plan.descriptions == ["write %s" % path for path, _text in wanted.values()]
-    assert plan.diffs == [{"before_header": path, "after_header": path, "before": "", "after": text}
+    (rule, rule_text), (network, network_text) = wanted.values()
+    assert plan.descriptions == ["create directory %s" % (tmp_path / "rules.d"), "write %s" % rule,
+                                 "create directory %s" % (tmp_path / "network"), "write %s" % network]
+    assert plan.creates == [(str(tmp_path / "rules.d"), "directory"), (rule, "file"),
+                            (str(tmp_path / "network"), "directory"), (network, "file")]
+    assert plan.diffs == [{"before_header": "%s (absent)" % path, "after_header": path,
+                           "before": "", "after": text}
                           for path, text in wanted.values()]
     plan.apply()
     for path, text in wanted.values():
@@ -159,8 +164,14 @@ def test_both_options_off_removes_files(tmp_path):
     assert list((tmp_path / "rules.d").iterdir()) == [] and list((tmp_path / "network").iterdir()) == []
 
 
-def test_write_failure_is_a_plan_error(tmp_path):
+def test_a_file_in_the_way_of_a_directory_is_refused_while_planning(tmp_path):
     (tmp_path / "network").write_text("")  # a file where the directory should be
+    with pytest.raises(_binding.PlanError, match=r"/network exists and is not a directory$"):
+        _vfpolicy.plan(files(tmp_path))
+
+
+def test_write_failure_is_a_plan_error(tmp_path):
     plan = _vfpolicy.plan(files(tmp_path))
-    with pytest.raises(_binding.PlanError, match=r"cannot write .*/network/01-hyperv-netvsc-vf-dpdk0\.network \("):
+    (tmp_path / "network").write_text("")  # appears between planning and applying
+    with pytest.raises(_binding.PlanError, match=r"cannot create directory .*/network \(a file is in the way\)"):
         plan.apply()

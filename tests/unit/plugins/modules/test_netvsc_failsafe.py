@@ -397,7 +397,7 @@ def test_dest_parent_is_a_file(env, capsys):
 
 def test_dest_is_a_directory(env, capsys):
     result = run(capsys, env.args(dest=str(env.tmp)))
-    assert result["rc"] == 1 and result["msg"] == "%s is a directory" % env.tmp
+    assert result["rc"] == 1 and result["msg"] == "dest %s: %s is a directory" % (env.tmp, env.tmp)
 
 
 def test_dest_inside_args_dir(env, capsys):
@@ -419,15 +419,46 @@ def test_unreadable_stale_file_fails_before_writing(env, capsys, monkeypatch):
     args_dir = env.tmp / "eal.d"
     args_dir.mkdir()
     (args_dir / "old0.args").write_text("x")
-    real_open = open
+    real_open = os.open
 
     def deny(path, *args, **kwargs):
         if str(path).endswith("old0.args"):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", deny)
+    monkeypatch.setattr(os, "open", deny)
     result = run(capsys, env.args(args_dir=str(args_dir)))
     assert result["rc"] == 1
-    assert result["msg"] == "cannot read %s (Permission denied)" % (args_dir / "old0.args")
+    assert result["msg"] == "args_dir %s: cannot read %s (Permission denied)" % (args_dir, args_dir / "old0.args")
     assert sorted(p.name for p in args_dir.iterdir()) == ["old0.args"]
+
+
+def test_manifest_records_what_was_created_and_only_that(env, capsys):
+    etc = env.tmp / "etc"
+    etc.mkdir()
+    manifest = env.tmp / "var" / "lib" / "hyperv-netvsc" / "manifest.json"
+    dest, args_dir = etc / "netvsc" / "eal.env", etc / "netvsc" / "eal.d"
+    args = env.args(dest=str(dest), format="env", args_dir=str(args_dir), manifest=str(manifest))
+    check = run(capsys, args, check_mode=True)
+    assert check["changed"] is True and not manifest.exists()
+    result = run(capsys, args)
+    assert result["rc"] == 0, result
+    recorded = json.loads(manifest.read_text())
+    assert recorded["files"] == sorted([str(dest), str(args_dir / "dpdk0.args"), str(args_dir / "dpdk1.args")])
+    # etc existed before: only the directories this call made are recorded.
+    assert recorded["directories"] == sorted([str(etc / "netvsc"), str(args_dir), str(manifest.parent),
+                                              str(manifest.parent.parent), str(manifest.parent.parent.parent)])
+    stamp = manifest.stat().st_mtime_ns
+    assert run(capsys, args)["changed"] is False
+    assert manifest.stat().st_mtime_ns == stamp  # nothing new to record: not rewritten
+
+
+def test_a_foreign_manifest_fails_before_any_write(env, capsys):
+    manifest = env.tmp / "manifest.json"
+    manifest.write_text('{"collection": "someone.else", "format": 1}')
+    os.chmod(str(manifest), 0o600)
+    dest = env.tmp / "etc" / "eal.env"
+    result = run(capsys, env.args(dest=str(dest), manifest=str(manifest)))
+    assert result["rc"] == 1
+    assert result["msg"] == "%s is not a format 1 manifest of hyperv.netvsc" % manifest
+    assert not (env.tmp / "etc").exists()

@@ -58,6 +58,18 @@ def commands(monkeypatch):
     return cmds
 
 
+@pytest.fixture
+def real_system(monkeypatch, commands):
+    """The fixture tree stands for the real /sys: driverctl and modprobe "run" (the doubles)."""
+    init = _binding.Binder.__init__
+
+    def as_real(self, *args, **kwargs):
+        init(self, *args, **dict(kwargs, sandbox=False))
+
+    monkeypatch.setattr(_binding.Binder, "__init__", as_real)
+    return commands
+
+
 def make_tree(tmp_path, case, addresses=True):
     """Build a case, its driver control files, and (opt-in) its simulated addresses."""
     root = tmp_path / "sys"
@@ -336,8 +348,8 @@ def test_absent_removes_declaration(env, capsys):
     run(capsys, env.args(netvsc="eth1", id="dpdk0"))
     check = run(capsys, env.args(netvsc="eth1", state="absent"), check_mode=True, diff=True)
     assert check["changed"] is True and (env.config_dir / "dpdk0.json").exists()
-    assert len(check["diff"]) == 3  # the declaration, then the VF policy files
-    assert check["diff"][0]["after"] == "" and '"id": "dpdk0"' in check["diff"][0]["before"]
+    assert len(check["diff"]) == 3  # the VF policy files, then the declaration
+    assert check["diff"][2]["after"] == "" and '"id": "dpdk0"' in check["diff"][2]["before"]
     result = run(capsys, env.args(netvsc="eth1", state="absent"))
     assert result["rc"] == 0 and result["changed"] is True
     assert result["pair"]["id"] == "dpdk0" and result["pair"]["declaration"] is None
@@ -360,7 +372,8 @@ def test_absent_unknown_interface(env, capsys):
 
 # -- uio_hv_generic binding ----------------------------------------------------------------------
 
-def test_uio_binding_udev_persistence(env, capsys, commands):
+def test_uio_binding_udev_persistence(env, capsys, real_system):
+    commands = real_system
     check = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"), check_mode=True, diff=True)
     assert check["changed"] is True and env.written() == {} and commands.calls == []
     assert not env.config_dir.exists() and not env.udev_dir.exists()
@@ -388,7 +401,8 @@ def test_uio_binding_udev_persistence(env, capsys, commands):
     assert declaration["netvsc"] == {"mac": ETH1_MAC, "name": "eth1", "vmbus_id": ETH1_GUID}
 
 
-def test_uio_binding_driverctl_persistence(env, capsys, commands):
+def test_uio_binding_driverctl_persistence(env, capsys, real_system):
+    commands = real_system
     commands.binaries.add("driverctl")
     result = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"))
     assert result["rc"] == 0, result
@@ -468,7 +482,8 @@ def test_absent_restores_hv_netvsc(tmp_path, capsys, commands):
     assert commands.calls == []
 
 
-def test_absent_removes_driverctl_override(tmp_path, capsys, commands):
+def test_absent_removes_driverctl_override(tmp_path, capsys, real_system):
+    commands = real_system
     env = uio_env(tmp_path)
     commands.binaries.add("driverctl")
     commands.overrides = "%s uio_hv_generic\n" % ETH1_GUID
@@ -525,9 +540,9 @@ def test_vf_policy_check_mode_and_diff(env, capsys):
     rule, network = str(env.rule_path("dpdk0")), str(env.network_path("dpdk0"))
     assert result["vf_policy"] == {"udev_rule": rule, "network": network}
     assert result["diff"][1:] == [
-        {"before_header": rule, "after_header": rule, "before": "",
+        {"before_header": rule + " (absent)", "after_header": rule, "before": "",
          "after": _vfpolicy.udev_rule("dpdk0", ETH1_MAC)},
-        {"before_header": network, "after_header": network, "before": "",
+        {"before_header": network + " (absent)", "after_header": network, "before": "",
          "after": _vfpolicy.network_file("dpdk0", ETH1_MAC)},
     ]
 
@@ -609,15 +624,27 @@ def test_uio_bound_netvsc_without_a_recorded_mac_is_refused(tmp_path, capsys, co
     assert [call for call in commands.calls if call[-1] != "list-overrides"] == []
 
 
-def test_vf_policy_write_failure_is_reported(env, capsys):
+def test_vf_policy_path_in_the_way_is_refused_before_any_change(env, capsys):
     env.network_dir.parent.mkdir(parents=True)
     env.network_dir.write_text("")  # a file where the directory should be
     result = run(capsys, env.args(netvsc="eth1"))
     assert result["rc"] == 1
-    assert result["msg"].startswith("cannot write %s (" % env.network_path())
-    assert result["msg"].endswith("; the declaration %s was written, rerun the task to finish the "
-                                  "VF policy" % (env.config_dir / (ETH1_ID + ".json")))
+    assert result["msg"] == "%s exists and is not a directory" % env.network_dir
+    assert env.declarations() == {} and not env.udev_dir.exists()
     assert "Traceback" not in json.dumps(result)
+
+
+def test_a_sandbox_runs_no_command(env, capsys, commands):
+    """sysfs_root is a fixture tree: modprobe and driverctl (installed) are not run; the
+    binding persists with the udev rule below udev_rules_dir."""
+    commands.binaries.add("driverctl")
+    result = run(capsys, env.args(netvsc="eth1", driver="uio_hv_generic"))
+    assert result["rc"] == 0, result
+    assert commands.calls == []
+    assert result["binding_steps"][0] == "modprobe uio_hv_generic (not run: sysfs_root %s is not /sys)" % env.root
+    assert result["pair"]["persistence"] == str(env.udev_dir / ("70-hyperv-netvsc-%s.rules" % ETH1_GUID))
+    back = run(capsys, env.args(netvsc="eth1", state="absent"))
+    assert back["rc"] == 0 and back["changed"] and commands.calls == []
 
 
 def test_case_addresses_match_simulated_file(env):

@@ -1,0 +1,254 @@
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The teardown manifest: every file and directory the collection created on a host.
+
+Teardown removes exactly what is recorded here, never a path by guess or by pattern, so a
+variable such as ``netvsc_monitor_lib_dir: /opt/tools`` cannot make it delete the user's
+files next to ours. A directory is recorded only when the collection made it, and is removed
+only when it is empty then.
+
+Write-ahead: a writer records what its plan will create (``_plan.Plan.creates``) *before* it
+applies the plan (:func:`apply`), so a run that fails half-way leaves records of paths that
+may not exist (teardown skips them), never a created path without a record. Paths written by
+others (``copy`` of the monitor archive, systemd's runtime directory) are recorded before
+they are written too.
+
+Format (``/var/lib/hyperv-netvsc/manifest.json`` below the sandbox root; docs/architecture.md)::
+
+    {"collection": "hyperv.netvsc", "format": 1,
+     "directories": ["/etc/netvsc", ...], "files": ["/etc/netvsc/eal.env", ...]}
+
+Fail closed: a manifest that is not a regular file owned by this user and writable by it
+only, or whose content is not exactly this format with valid paths (``_paths``), is
+foreign. Teardown then deletes nothing and says why, and writers refuse to add to it.
+Stdlib only, Python >= 3.8.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+
+from . import _paths
+from ._plan import Plan, PlanError, make_dir, missing_dirs, remove_file, write_file
+
+FORMAT = 1
+COLLECTION = "hyperv.netvsc"
+DEFAULT_PATH = "/var/lib/hyperv-netvsc/manifest.json"
+MAX_SIZE = 1 << 20
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be trusted or written; the message says which and why."""
+
+
+class Teardown(NamedTuple):
+    """What teardown removed, and what it kept with the reason (path: sentence)."""
+
+    removed: List[str]
+    kept: Dict[str, str]
+
+
+def _check_owner(path, st, what):
+    if st.st_uid != os.geteuid():
+        raise ManifestError("%s %s belongs to uid %d, not to uid %d that runs this: someone else "
+                            "could have written it" % (what, path, st.st_uid, os.geteuid()))
+    if st.st_mode & 0o022 and not (stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX):
+        raise ManifestError("%s %s is writable by group or others (mode %s): someone else could "
+                            "have written it" % (what, path, oct(st.st_mode & 0o7777)))
+
+
+def _parse(path, raw):
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
+        raise ManifestError("%s is not valid JSON (%s)" % (path, exc))
+    if not isinstance(data, dict) or data.get("collection") != COLLECTION or data.get("format") != FORMAT:
+        raise ManifestError("%s is not a format %d manifest of %s" % (path, FORMAT, COLLECTION))
+    extra = sorted(set(data) - {"collection", "format", "files", "directories"})
+    if extra:
+        raise ManifestError("%s has unknown keys %s" % (path, ", ".join(extra)))
+    lists = {}
+    for key in ("files", "directories"):
+        entries = data.get(key, [])
+        if not isinstance(entries, list):
+            raise ManifestError("%s: %s must be a list" % (path, key))
+        for entry in entries:
+            try:
+                if _paths.check(entry, "entry", system_ok=True) != entry:
+                    raise _paths.PathError("entry %r is not normalised" % entry)
+            except _paths.PathError as exc:
+                raise ManifestError("%s: %s in %s" % (path, exc, key))
+        lists[key] = entries
+    return lists["files"], lists["directories"]
+
+
+class Manifest:
+    """The records of one manifest file (missing: none yet)."""
+
+    def __init__(self, path: str, files: Iterable[str] = (), directories: Iterable[str] = ()):
+        self.path = path
+        self.files = list(files)
+        self.directories = list(directories)
+
+    @classmethod
+    def load(cls, path: str) -> "Manifest":
+        """Read path; ManifestError when it is foreign or malformed (nothing may be trusted)."""
+        directory = os.path.dirname(path)
+        try:
+            _check_owner(directory, os.lstat(directory), "the manifest directory")
+        except FileNotFoundError:
+            return cls(path)
+        except OSError as exc:
+            raise ManifestError("cannot read the manifest directory %s (%s)" % (directory, exc.strerror))
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return cls(path)
+        except OSError as exc:
+            reason = "it is a symlink" if os.path.islink(path) else exc.strerror
+            raise ManifestError("cannot read the manifest %s (%s)" % (path, reason))
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise ManifestError("the manifest %s is not a regular file" % path)
+            _check_owner(path, st, "the manifest")
+            raw = os.read(fd, MAX_SIZE + 1)
+        except OSError as exc:
+            raise ManifestError("cannot read the manifest %s (%s)" % (path, exc.strerror))
+        finally:
+            os.close(fd)
+        if len(raw) > MAX_SIZE:
+            raise ManifestError("the manifest %s is larger than %d bytes" % (path, MAX_SIZE))
+        return cls(path, *_parse(path, raw))
+
+    def dumps(self) -> str:
+        return json.dumps({"collection": COLLECTION, "format": FORMAT,
+                           "files": sorted(set(self.files)),
+                           "directories": sorted(set(self.directories))},
+                          indent=2, sort_keys=True) + "\n"
+
+    def add(self, created: Iterable[Tuple[str, str]]) -> bool:
+        """Record (path, kind) pairs (kind "file" or "directory"); True when any is new."""
+        new = False
+        for path, kind in created:
+            records = self.directories if kind == "directory" else self.files
+            if path not in records:
+                records.append(path)
+                new = True
+        return new
+
+    def save(self, move=None) -> None:
+        """Write the manifest, making (and recording) its missing directories first."""
+        made = missing_dirs(os.path.dirname(self.path))
+        self.add((path, "directory") for path in made)
+        for path in made:
+            make_dir(path)
+        write_file(self.path, self.dumps(), 0o600, move)
+
+
+def apply(plan: Plan, manifest_path: Optional[str], move=None) -> None:
+    """Record what plan creates in the manifest (when given), then apply the plan.
+
+    Raises ManifestError (nothing changed) or PlanError (the plan failed half-way).
+    """
+    if manifest_path and plan.creates:
+        manifest = Manifest.load(manifest_path)
+        if manifest.add(plan.creates):
+            try:
+                manifest.save(move)
+            except PlanError as exc:
+                raise ManifestError("cannot record in the manifest: %s" % exc)
+    plan.apply()
+
+
+def _inside(path, root):
+    return root == "/" or path == root or path.startswith(root + "/")
+
+
+def _kind(path):
+    try:
+        return stat.S_IFMT(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def teardown(manifest_path: str, root: str = "/", check_mode: bool = False) -> Teardown:
+    """Remove every recorded file, then every recorded directory that is empty, deepest first.
+
+    root: every record must lie below it (a sandbox teardown never leaves the sandbox).
+    What cannot go is kept with its reason, and stays recorded; the manifest (and its own
+    directory) goes when nothing is kept. check_mode: report, remove nothing.
+    ManifestError (nothing removed) for a foreign or malformed manifest.
+    """
+    manifest = Manifest.load(manifest_path)
+    outside = [p for p in manifest.files + manifest.directories if not _inside(p, root)]
+    if outside:
+        raise ManifestError("the manifest %s records %s outside %s; nothing was removed"
+                            % (manifest_path, ", ".join(sorted(outside)), root))
+    removed, kept = [], {}
+
+    def remove(path, action):
+        if not check_mode:
+            try:
+                action(path)
+            except (OSError, PlanError) as exc:
+                kept[path] = "cannot remove it (%s)" % (getattr(exc, "strerror", None) or exc)
+                return
+        removed.append(path)
+
+    for path in sorted(set(manifest.files)):
+        kind = _kind(path)
+        if kind is None:
+            continue
+        if kind != stat.S_IFREG:
+            kept[path] = "it is not a regular file now; the collection wrote a file there"
+            continue
+        remove(path, remove_file)
+    gone = set(removed) | {manifest_path}  # the manifest's directories go last, with it
+
+    def empty(path):
+        left = sorted(n for n in os.listdir(path) if os.path.join(path, n) not in gone)
+        if left:
+            kept[path] = "not empty: it holds %s, which the collection did not write" % ", ".join(
+                left[:5] + (["..."] if len(left) > 5 else []))
+        return not left
+
+    directories = sorted(set(manifest.directories), key=lambda p: (-p.count("/"), p))
+    for path in directories:
+        kind = _kind(path)
+        if kind is None:
+            continue
+        if kind == stat.S_IFLNK:
+            # systemd's DynamicUser layout: /run/<name> links to /run/private/<name>.
+            target = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
+            if target in manifest.directories:
+                remove(path, os.unlink)
+                gone.add(path)
+            else:
+                kept[path] = "it is a symlink to %s now, which the collection did not make" % target
+            continue
+        if kind != stat.S_IFDIR:
+            kept[path] = "it is not a directory now; the collection made a directory there"
+            continue
+        if manifest_path.startswith(path + "/"):
+            continue  # the manifest's own directories go last, with it
+        if empty(path):
+            remove(path, os.rmdir)
+            gone.add(path)
+    if not kept:
+        if _kind(manifest_path) is not None:
+            remove(manifest_path, remove_file)
+        for path in directories:
+            if manifest_path.startswith(path + "/") and _kind(path) == stat.S_IFDIR and empty(path):
+                remove(path, os.rmdir)
+                gone.add(path)
+    elif not check_mode:
+        left = Manifest(manifest_path, [p for p in manifest.files if p in kept],
+                        [p for p in manifest.directories if p in kept or manifest_path.startswith(p + "/")])
+        left.save()
+    return Teardown(removed, kept)

@@ -1,0 +1,270 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hyperv.netvsc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: netvsc_files
+short_description: Write, record and remove the files hyperv.netvsc installs on a host
+version_added: 0.1.0
+description:
+  - Keeps the teardown manifest of the collection (see O(manifest)). Every file the collection
+    writes and every directory it makes on a host is recorded there before it is written or
+    made. M(hyperv.netvsc.netvsc_pair) and M(hyperv.netvsc.netvsc_failsafe) record their own
+    files; this module records the rest and removes everything recorded.
+  - With O(state=present) it makes O(directories), writes O(files) (atomically, only when the
+    content differs), and records both, as well as the paths of O(record_files) and
+    O(record_directories) that other tasks or programs write.
+  - With O(state=absent) it removes exactly what the manifest records, and nothing else.
+    Files first; then each recorded directory that is empty, deepest first (a directory that
+    still holds files the collection did not write stays, with the reason in RV(kept)); then the
+    manifest itself when nothing was kept. Paths that are gone already are skipped.
+  - A recorded path that is no longer what the collection made (a file replaced by a
+    directory or a symlink, a directory replaced by a symlink) stays, with the reason.
+  - "Fail closed: a manifest that is not a regular file owned by the user running the task and
+    writable by it only, that is not a manifest of this collection, or that records a path
+    outside O(root), fails the task, and nothing is removed."
+author:
+  - hyperv.netvsc contributors (@hyperv-netvsc)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: One diff per file written with O(state=present).
+  platform:
+    platforms: posix
+options:
+  state:
+    description:
+      - V(present) writes and records, V(absent) removes what the manifest records.
+    type: str
+    choices: [present, absent]
+    default: present
+  manifest:
+    description:
+      - The teardown manifest, a JSON file of mode C(0600). Its missing directories are made
+        and recorded too.
+      - The C(hyperv.netvsc.failsafe) role uses C(<netvsc_root_dir>/var/lib/hyperv-netvsc/manifest.json).
+    type: path
+    default: /var/lib/hyperv-netvsc/manifest.json
+  root:
+    description:
+      - Every path given, made or removed must lie below this directory; O(state=absent)
+        refuses a manifest that records anything outside it. For sandboxes.
+    type: path
+    default: /
+  directories:
+    description:
+      - Directories to make, with their missing parents, mode C(0755) whatever the umask.
+        Those made are recorded.
+    type: list
+    elements: path
+    default: []
+  files:
+    description:
+      - Text files to write atomically, each only when its content differs; missing
+        directories are made with mode C(0755).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Where to write.
+        type: path
+        required: true
+      content:
+        description: The text.
+        type: str
+        required: true
+      mode:
+        description: Permissions of the file, an octal string.
+        type: str
+        default: "0644"
+  record_files:
+    description:
+      - Files that other tasks or programs write for the collection (the monitor archive
+        copied by M(ansible.builtin.copy), the files the monitor publishes), recorded and not
+        written. Record them before they are written.
+    type: list
+    elements: path
+    default: []
+  record_directories:
+    description:
+      - Directories that another program makes for the collection (systemd's
+        C(RuntimeDirectory=) of the monitor unit), recorded when they do not exist yet (or
+        are recorded already), so that one that existed before stays at teardown.
+    type: list
+    elements: path
+    default: []
+  require_systemd:
+    description:
+      - Fail unless systemd runs the host (C(/run/systemd/system) exists), before any change.
+        For callers that install units to be started.
+    type: bool
+    default: false
+notes:
+  - The path checks of M(hyperv.netvsc.netvsc_pair) apply to O(directories) and the file
+    paths (absolute, normalised, no C(..)); O(root) may be V(/).
+seealso:
+  - module: hyperv.netvsc.netvsc_pair
+  - module: hyperv.netvsc.netvsc_failsafe
+"""
+
+EXAMPLES = r"""
+- name: Install a unit file and the directory of an archive, recording both
+  hyperv.netvsc.netvsc_files:
+    directories: [/usr/local/lib/hyperv-netvsc]
+    files:
+      - path: /etc/systemd/system/netvsc-monitor.service
+        content: "{{ lookup('ansible.builtin.template', 'netvsc-monitor.service.j2') }}"
+    record_files: [/usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz]
+
+- name: Remove everything hyperv.netvsc recorded on this host
+  hyperv.netvsc.netvsc_files:
+    state: absent
+"""
+
+RETURN = r"""
+files:
+  description: With O(state=present), each file of O(files) by path, V(written) or V(unchanged).
+  returned: success
+  type: dict
+  sample:
+    /etc/systemd/system/netvsc-monitor.service: written
+removed:
+  description: With O(state=absent), the paths removed (would be removed, in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/netvsc/eal.env, /etc/netvsc]
+kept:
+  description: With O(state=absent), recorded paths that stay, each with the reason.
+  returned: success
+  type: dict
+  sample:
+    /etc/netvsc: "not empty: it holds notes.txt, which the collection did not write"
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ..module_utils import _manifest
+from ..module_utils import _paths
+from ..module_utils._plan import Plan, PlanError
+
+
+def _checked(module, root):
+    """The path options, checked by _paths and to lie below root; fail naming every bad one."""
+    params = module.params
+    named = [("directories[%d]" % i, path) for i, path in enumerate(params["directories"])]
+    named += [("files[%d].path" % i, item["path"]) for i, item in enumerate(params["files"])]
+    named += [("record_files[%d]" % i, path) for i, path in enumerate(params["record_files"])]
+    named += [("record_directories[%d]" % i, path)
+              for i, path in enumerate(params["record_directories"])]
+    named.append(("manifest", params["manifest"]))
+    errors = []
+    good = {}
+    for name, value in named:
+        try:
+            path = _paths.check(value, name, system_ok=True)
+        except _paths.PathError as exc:
+            errors.append(str(exc))
+            continue
+        if not (root == "/" or path.startswith(root + "/")):
+            errors.append("%s %s is not below root %s" % (name, path, root))
+        good[name] = path
+    if errors:
+        module.fail_json(msg="; ".join(errors), errors=errors)
+    return good
+
+
+def present(module, root):
+    params = module.params
+    good = _checked(module, root)
+    if params["require_systemd"] and not os.path.isdir("/run/systemd/system"):
+        module.fail_json(msg="systemd does not run this host (no /run/systemd/system), so the "
+                         "monitor unit cannot be started; set netvsc_manage_services: false to "
+                         "run it once instead. Nothing was changed.")
+    plan = Plan(module.atomic_move)
+    try:
+        for i in range(len(params["directories"])):
+            plan.make_dirs(good["directories[%d]" % i])
+        for i, item in enumerate(params["files"]):
+            try:
+                mode = int(item["mode"], 8)
+            except ValueError:
+                module.fail_json(msg="files[%d].mode %r is not an octal mode" % (i, item["mode"]))
+            plan.write(good["files[%d].path" % i], item["content"], mode)
+    except PlanError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc)
+    records = [(good["record_files[%d]" % i], "file") for i in range(len(params["record_files"]))]
+    for i in range(len(params["record_directories"])):
+        path = good["record_directories[%d]" % i]
+        if not os.path.lexists(path):
+            records.append((path, "directory"))
+    try:
+        manifest = _manifest.Manifest.load(good["manifest"])
+        recorded = manifest.add(records + list(plan.creates))
+        if not module.check_mode:
+            if recorded:
+                manifest.save(module.atomic_move)
+            plan.apply()
+    except _manifest.ManifestError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc)
+    except PlanError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=plan.changed or recorded, files=plan.files, **_diff(module, plan))
+
+
+def _diff(module, plan):
+    if module._diff and plan.diffs:
+        return {"diff": plan.diffs[0] if len(plan.diffs) == 1 else plan.diffs}
+    return {}
+
+
+def absent(module, root):
+    manifest = _checked(module, root)["manifest"]
+    try:
+        result = _manifest.teardown(manifest, root, module.check_mode)
+    except _manifest.ManifestError as exc:
+        module.fail_json(msg="%s; nothing was removed" % exc)
+    module.exit_json(changed=bool(result.removed), removed=result.removed, kept=result.kept)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            manifest=dict(type="path", default=_manifest.DEFAULT_PATH),
+            root=dict(type="path", default="/"),
+            directories=dict(type="list", elements="path", default=[]),
+            files=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True),
+                content=dict(type="str", required=True),
+                mode=dict(type="str", default="0644"),
+            )),
+            record_files=dict(type="list", elements="path", default=[]),
+            record_directories=dict(type="list", elements="path", default=[]),
+            require_systemd=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        root = _paths.check(module.params["root"], "root", system_ok=True, root_ok=True)
+    except _paths.PathError as exc:
+        module.fail_json(msg=str(exc))
+    if module.params["state"] == "present":
+        present(module, root)
+    absent(module, root)
+
+
+if __name__ == "__main__":
+    main()
