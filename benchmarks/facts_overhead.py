@@ -10,8 +10,8 @@
      ansible localhost -m hyperv.netvsc.netvsc_facts -a sysfs_root=<tree>
      ansible localhost -m ansible.builtin.ping
      ansible localhost -m ansible.builtin.setup -a gather_subset=network
-   Goals: median facts/ping <= 1.15 (the module costs about as much as the round trip any
-   module pays), facts/setup(network) <= 0.6.
+   Goals: median facts/ping <= 1.10 (the module, readiness probes of this machine included,
+   costs about as much as the round trip any module pays), facts/setup(network) <= 0.6.
    setup reads the real host's interfaces (it has no sysfs_root), so it is a baseline for the
    price of "network facts", not for the same tree.
 2. In process: scan() of a 1024-interface tree (many(512)), median of many runs. Goal < 50 ms.
@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
 
 import sysfs_tree  # noqa: E402
 
-GOALS = {"facts/ping": 1.15, "facts/setup_network": 0.6, "scan_1024_ms": 50.0}
+GOALS = {"facts/ping": 1.10, "facts/setup_network": 0.6, "scan_1024_ms": 50.0}
 
 
 def ansible_bin(name="ansible"):

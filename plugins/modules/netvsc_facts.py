@@ -35,6 +35,10 @@ description:
   - Addresses come from the kernel over rtnetlink and are kept only for interfaces whose
     kernel name and ifindex match the sysfs tree, so a tree from another host never borrows
     local addresses.
+  - "Readiness for DPDK (O(readiness)): the installed DPDK and its relevant PMDs, the kernel
+    release and its modules, rdma-core's verbs providers and hugepages per size and NUMA node,
+    all read from files (no program is run); then per NetVSC a V(ready) verdict with the
+    reasons, for example C(MANA VF, but the installed DPDK 22.11 has no MANA PMD)."
   - Never changes anything. Works inside C(gather_facts) through C(ansible_facts_modules).
 author:
   - hyperv.netvsc contributors (@hyperv-netvsc)
@@ -59,6 +63,18 @@ options:
         interfaces, or the NetVSC a VF belongs to.
     type: list
     elements: str
+  readiness:
+    description:
+      - Gather RV(ansible_facts.netvsc.readiness) on Hyper-V guests. V(false) skips it.
+    type: bool
+    default: true
+  readiness_root:
+    description:
+      - Directory the readiness probes read C(/proc/sys/kernel/osrelease), C(/lib/modules),
+        and the DPDK and rdma-core libraries below (a container's or chroot's root, or a test
+        tree). Loaded modules and hugepages are read from O(sysfs_root).
+    type: path
+    default: /
 notes:
   - Reference the facts as C(ansible_facts['netvsc']); top-level fact injection is deprecated.
 seealso:
@@ -336,6 +352,67 @@ ansible_facts:
               type: str
               returned: always
               sample: null
+        readiness:
+          description:
+            - What DPDK on this host needs, and one verdict per NetVSC. Only on Hyper-V guests
+              and with O(readiness=true).
+          returned: when O(readiness=true) and the host is a Hyper-V guest
+          type: dict
+          contains:
+            kernel:
+              description:
+                - C(release); C(modules_dep), the modules.dep read (V(null) when none was
+                  readable) and C(error), why not.
+                - C(modules) maps C(uio_hv_generic) and each VF family's driver and RDMA
+                  modules to V(builtin), V(loaded), V(available), V(missing) or V(unknown)
+                  (no readable modules.dep and not loaded).
+              type: dict
+              returned: always
+              sample: {release: 6.1.0-28-amd64, modules_dep: /lib/modules/6.1.0-28-amd64/modules.dep,
+                       error: null, modules: {uio_hv_generic: available, mana_ib: missing}}
+            dpdk:
+              description:
+                - The DPDK installation pkg-config finds first (C(/usr/local) before C(/usr)),
+                  from C(libdpdk.pc) and the PMD libraries in C(<libdir>/dpdk/pmds-<ABI>/).
+                - C(version) (from C(libdpdk.pc), else the LTS release of the ABI), C(abi),
+                  C(libdir), C(pc), C(others) (other lib directories holding a DPDK) and
+                  C(pmds), which maps C(failsafe), C(vdev_netvsc), C(netvsc), C(tap), C(mlx4),
+                  C(mlx5), C(mana) and C(bus_vmbus) to V(shared) (a shared library),
+                  V(static) (only in the static libraries of C(libdpdk.pc)) or V(null).
+                - All V(null) when DPDK is not installed.
+              type: dict
+              returned: always
+              sample: {version: 22.11.11, abi: "23.0", libdir: /usr/lib/x86_64-linux-gnu,
+                       pc: /usr/lib/x86_64-linux-gnu/pkgconfig/libdpdk.pc, others: [],
+                       pmds: {failsafe: shared, netvsc: shared, mana: null}}
+            rdma_core:
+              description: rdma-core's C(version) (from C(libibverbs.so.1.*)) and which verbs
+                C(providers) (C(mlx4), C(mlx5), C(mana)) are installed.
+              type: dict
+              returned: always
+              sample: {version: "44.0", providers: {mlx4: true, mlx5: true, mana: true}}
+            hugepages:
+              description: C(sizes) maps a page size (C(2048kB)) to its C(total) and C(free)
+                pages; C(nodes) maps a NUMA node number to the same per size.
+              type: dict
+              returned: always
+              sample: {sizes: {2048kB: {total: 1024, free: 1024}},
+                       nodes: {"0": {2048kB: {total: 1024, free: 1024}}}}
+            pairings:
+              description:
+                - One verdict per NetVSC of RV(ansible_facts.netvsc.interfaces), same keys.
+                - C(ready) (bool); C(modes), the DPDK modes of M(hyperv.netvsc.netvsc_failsafe)
+                  that can run (C(netvsc_pmd), C(failsafe), C(vdev_netvsc); fail-safe modes are
+                  left out for MANA and for a NetVSC bound to C(uio_hv_generic)); C(reasons), why
+                  it is not ready; C(warnings), what works but deserves a look.
+              type: dict
+              returned: always
+              sample:
+                eth1:
+                  ready: false
+                  modes: [netvsc_pmd]
+                  reasons: ["MANA VF, but the installed DPDK 22.11.11 has no MANA PMD"]
+                  warnings: ["fail-safe over MANA is not supported: use the netvsc PMD"]
         declarations:
           description:
             - The pairing declarations in O(config_dir), keyed by pairing id, as
@@ -359,6 +436,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ..module_utils._declarations import known_macs, load_all
+from ..module_utils._readiness import readiness
 from ..module_utils._scan import InterfaceError, scan
 
 
@@ -382,6 +460,8 @@ def main():
             sysfs_root=dict(type="path", default="/sys"),
             config_dir=dict(type="path", default="/etc/netvsc/pairs.d"),
             interfaces=dict(type="list", elements="str"),
+            readiness=dict(type="bool", default=True),
+            readiness_root=dict(type="path", default="/"),
         ),
         supports_check_mode=True,
     )
@@ -397,6 +477,9 @@ def main():
             facts["interfaces"] = select(snapshot, module.params["interfaces"])
         except InterfaceError as exc:
             module.fail_json(msg=str(exc))
+    if module.params["readiness"] and snapshot.hyperv:
+        facts["readiness"] = readiness(facts["interfaces"], module.params["readiness_root"],
+                                       module.params["sysfs_root"])
     module.exit_json(changed=False, ansible_facts={"netvsc": facts})
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_facts
+from ansible_collections.hyperv.netvsc.tests.fixtures import os_tree
 from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
     CASES, build, case_known_macs, write_simulated_addresses)
 from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
@@ -109,3 +110,25 @@ def test_this_machine_is_not_hyperv_and_does_not_crash(capsys):
     result = run_module(netvsc_facts, capsys, {})
     assert result["rc"] == 0
     assert result["ansible_facts"]["netvsc"]["hyperv"] is False
+
+
+def test_readiness_reads_under_readiness_root(capsys, tmp_path):
+    spec = dict(CASES["mana_shared_pci"], hugepages={"2048kB": {"nodes": [1024]}})
+    sysfs = build(spec, str(tmp_path / "sys"))
+    root = os_tree.build("debian12", str(tmp_path / "os"))
+    facts = run_module(netvsc_facts, capsys, {"sysfs_root": sysfs, "readiness_root": root,
+                                              "interfaces": ["eth1"]})["ansible_facts"]["netvsc"]
+    readiness = facts["readiness"]
+    assert sorted(readiness["pairings"]) == ["eth1"]
+    assert readiness["pairings"]["eth1"]["reasons"][0] == (
+        "MANA VF, but the installed DPDK 22.11.11 has no MANA PMD")
+    assert readiness["kernel"]["release"] == "6.1.0-28-amd64"
+
+
+def test_readiness_can_be_skipped_and_is_absent_off_hyperv(capsys, tmp_path):
+    root = build(CASES["cx5_4nic"], str(tmp_path / "sys"))
+    skipped = run_module(netvsc_facts, capsys, {"sysfs_root": root, "readiness": False})
+    assert "readiness" not in skipped["ansible_facts"]["netvsc"]
+    vmware = build(CASES["vmware_vmxnet3"], str(tmp_path / "vmware"))
+    assert "readiness" not in run_module(netvsc_facts, capsys, {"sysfs_root": vmware})[
+        "ansible_facts"]["netvsc"]
