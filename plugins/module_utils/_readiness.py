@@ -20,8 +20,10 @@ all), under two roots so that tests and containers can point them elsewhere:
 What a pairing needs (DPDK's doc/guides/nics and Microsoft's DPDK setup pages): a DPDK
 master PMD for the NetVSC (netvsc PMD with the ``uio_hv_generic`` module, or fail-safe with
 TAP, optionally driven by vdev_netvsc; fail-safe over MANA is refused), the PMD of its VF's
-family with that family's RDMA modules (``_vfpolicy.KIND_MODULES``) and rdma-core verbs
+family with that family's RDMA modules (``_scan.KIND_MODULES``) and rdma-core verbs
 provider (MANA: kernel >= 6.2, rdma-core >= 44), and hugepages. Plain Python >= 3.8, stdlib.
+It imports only _scan: netvsc_facts compiles every module_utils file it pulls in on each run
+(AnsiballZ ships sources), which its benchmark against ping measures.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 import os
 import re
 
-from ._vfpolicy import KIND_MODULES
+from ._scan import KIND_MODULES
 
 # The PMDs (and the VMBus bus driver) a NetVSC pairing can need, by DPDK library name.
 PMDS = ("failsafe", "vdev_netvsc", "netvsc", "tap", "mlx4", "mlx5", "mana", "bus_vmbus")

@@ -51,6 +51,14 @@ _MLX5_VF_IDS = ("0x1014", "0x1016", "0x1018", "0x101a", "0x101c", "0x101e")
 VF_KINDS = {("0x15b3", "0x1004"): "mlx4", ("0x1414", "0x00ba"): "mana"}
 VF_KINDS.update((("0x15b3", device), "mlx5") for device in _MLX5_VF_IDS)
 KINDS = ("mlx4", "mlx5", "mana", "unknown")
+# The PCI driver of each VF kind (VF_KINDS maps PCI ids, not drivers) and the RDMA verbs
+# modules that kind's DPDK PMD needs, which the kernel does not load by itself (used by
+# _vfpolicy's udev rule and _readiness's verdicts).
+KIND_MODULES = {
+    "mlx4": ("mlx4_core", ("mlx4_ib", "ib_uverbs")),
+    "mlx5": ("mlx5_core", ("mlx5_ib", "ib_uverbs")),
+    "mana": ("mana", ("mana_ib", "ib_uverbs")),
+}
 
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _GUID_RE = re.compile(r"^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$")

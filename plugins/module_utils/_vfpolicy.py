@@ -21,19 +21,12 @@ from __future__ import annotations
 import os
 
 from ._plan import Plan
-from ._scan import KINDS
+from ._scan import KIND_MODULES, KINDS
 
 DEFAULT_NETWORK_DIR = "/etc/systemd/network"
 UDEV_RULE_PREFIX = "90-hyperv-netvsc-vf-"
 NETWORK_PREFIX = "01-hyperv-netvsc-vf-"
 
-# The PCI driver of each VF kind of _scan (its VF_KINDS maps PCI ids, not drivers) and the
-# RDMA verbs modules that kind's DPDK PMD needs, which the kernel does not load by itself.
-KIND_MODULES = {
-    "mlx4": ("mlx4_core", ("mlx4_ib", "ib_uverbs")),
-    "mlx5": ("mlx5_core", ("mlx5_ib", "ib_uverbs")),
-    "mana": ("mana", ("mana_ib", "ib_uverbs")),
-}
 FILES = ("udev_rule", "network")
 
 
