@@ -37,7 +37,8 @@ import json
 import re
 
 from ._declarations import DRIVERS, ID_RE
-from ._scan import KINDS as VF_KINDS, MAC_RE
+from ._identity import MAC_RE
+from ._scan import KINDS as VF_KINDS
 
 MODES = ("failsafe", "vdev_netvsc", "netvsc_pmd", "auto")
 

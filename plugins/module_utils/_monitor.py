@@ -27,8 +27,9 @@ import tempfile
 import time
 
 from ._atomic import write_atomic
-from ._declarations import DEFAULT_CONFIG_DIR, ID_RE, known_macs, load_all, resolve
+from ._declarations import DEFAULT_CONFIG_DIR, ID_RE, known_macs, load_all
 from ._devargs import DevargsError, vf_device_arg
+from ._identity import Conflict, designated
 from ._scan import scan
 
 NETLINK_KOBJECT_UEVENT = 15
@@ -329,7 +330,12 @@ class Publisher:
 
 def vf_of(declaration, snapshot, log):
     """(netvsc name, VF device argument or None, VF record or None) for one declaration."""
-    _key, iface = resolve(declaration, snapshot)
+    try:
+        _key, iface = designated(declaration, snapshot.interfaces)
+    except Conflict as exc:
+        # Never another NIC's VF: the pairing stays empty until its declaration is fixed.
+        log("err", "%s; publishing no VF", exc)
+        return declaration["netvsc"].get("name"), None, None
     if iface is None:
         return declaration["netvsc"].get("name"), None, None
     vf = iface["vf"]
@@ -420,7 +426,8 @@ class Monitor:
             self._log_change(pair_id, netvsc, pair, arg, vf)
             pair["changes"] += 1
             pair["changed_at"] = now
-        pair.update(netvsc=netvsc, mac=declaration["netvsc"].get("mac"), vf=arg,
+        pair.update(netvsc=netvsc, mac=declaration["netvsc"]["mac"],
+                    vmbus_id=declaration["netvsc"]["vmbus_id"], vf=arg,
                     vf_name=vf["name"] if vf else None, kind=vf["kind"] if vf else None)
 
     def _initial_pair(self, pair_id, declaration, now):

@@ -37,6 +37,7 @@ import os
 import re
 
 from . import _rtnetlink
+from ._identity import InterfaceError, designated, normalize_guid, normalize_mac
 
 NETVSC_CLASS_ID = "{f8615163-df3e-46c5-913f-f2d2f965ed0e}"
 ARPHRD_ETHER = 1
@@ -60,30 +61,12 @@ KIND_MODULES = {
     "mana": ("mana", ("mana_ib", "ib_uverbs")),
 }
 
-MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-_GUID_RE = re.compile(r"^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$")
 _HEX_ID_RE = re.compile(r"^0x[0-9a-f]{4}$")
 _VANISHED = (errno.ENOENT, errno.ENODEV, errno.ENXIO)
 
 
-class InterfaceError(Exception):
-    """A name, MAC or GUID that does not designate a NetVSC; the message says what it is."""
-
-
 class _Vanished(Exception):
     """The device went away while it was being read."""
-
-
-def normalize_mac(text):
-    """Return a lowercase colon MAC, or None when text is not one."""
-    mac = text.strip().lower()
-    return mac if MAC_RE.match(mac) else None
-
-
-def normalize_guid(text):
-    """Return a lowercase GUID without braces, or None when text is not one."""
-    match = _GUID_RE.match(text.strip().lower())
-    return match.group(1) if match else None
 
 
 def _int(text):
@@ -369,18 +352,16 @@ class Snapshot:
         return None
 
     def lookup(self, token):
-        """Return (key, interface) for a NetVSC name, MAC or VMBus GUID.
+        """Return (key, interface) for a NetVSC name, MAC (any pasted form) or VMBus GUID.
 
-        Raises InterfaceError whose message tells the user what to pass instead.
+        Raises InterfaceError whose message tells the user what to pass instead (its subclass
+        _identity.Conflict when the token names several NetVSCs).
         """
         wanted = str(token).strip()
-        if wanted in self.interfaces:
-            return wanted, self.interfaces[wanted]
-        mac, guid = normalize_mac(wanted), normalize_guid(wanted)
-        for key, iface in self.interfaces.items():
-            if (mac and iface["mac"] == mac) or (guid and iface["vmbus_id"] == guid):
-                return key, iface
-        raise InterfaceError(self._explain_miss(wanted))
+        key, iface = designated(wanted, self.interfaces)  # Conflict when it names several
+        if key is None:
+            raise InterfaceError(self._explain_miss(wanted))
+        return key, iface
 
     def _explain_miss(self, wanted):
         owner = self.vf_owner(wanted)

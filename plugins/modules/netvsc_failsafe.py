@@ -26,6 +26,9 @@ description:
     V(auto): V(netvsc_pmd) for pairings declared with C(uio_hv_generic), else V(failsafe)."
   - A declared NetVSC that is not present now still renders in V(failsafe) mode, from its
     declaration (last seen name and MAC), with a warning.
+  - An invalid declaration is skipped with a warning that names the file and the field. A
+    declaration whose MAC and VMBus GUID designate two different NetVSCs is not rendered
+    (a warning; an error if O(pairs) asks for it).
   - Fail-safe over MANA VFs is refused (use V(netvsc_pmd)).
   - Optionally writes the result to O(dest), and one argument file per pairing to
     O(args_dir), each atomically and only when it differs.
@@ -258,35 +261,39 @@ from ansible.module_utils.basic import AnsibleModule
 from ..module_utils import _declarations as decls
 from ..module_utils import _devargs
 from ..module_utils import _manifest
+from ..module_utils._identity import Conflict, designated, designates
 from ..module_utils._plan import Plan, PlanError
-from ..module_utils._scan import normalize_guid, normalize_mac, scan
+from ..module_utils._scan import scan
 
 
-def _matches(declaration, token, live_name):
-    """Whether a user token selects declaration: id, last seen name, live name, MAC or GUID."""
-    ident = declaration["netvsc"]
-    token = str(token).strip()
-    mac, guid = normalize_mac(token), normalize_guid(token)
-    return bool(token == declaration["id"]
-                or token == ident.get("name")
-                or (live_name is not None and token == live_name)
-                or (mac and normalize_mac(ident.get("mac") or "") == mac)
-                or (guid and normalize_guid(ident.get("vmbus_id") or "") == guid))
+def _matches(token, declaration, iface):
+    """Whether a user token selects a pairing: its id, or what designates its NetVSC."""
+    return bool(token == declaration["id"] or designates(token, declaration["netvsc"])
+                or (iface is not None and designates(token, iface)))
 
 
-def select(declarations, snapshot, wanted):
-    """The declarations to render, in the order asked; raise ValueError naming a bad token."""
-    resolved = [(d, decls.resolve(d, snapshot)[1]) for d in declarations]
+def select(declarations, snapshot, wanted, warn):
+    """The declarations to render, in the order asked; raise ValueError naming a bad token.
+
+    A conflicting declaration (its MAC and GUID designate two NetVSCs) is never rendered.
+    """
+    resolved, conflicting = [], {}
+    for declaration in declarations:
+        try:
+            resolved.append((declaration, designated(declaration, snapshot.interfaces)[1]))
+        except Conflict as exc:
+            conflicting[declaration["id"]] = "%s; it is not rendered until its declaration is fixed" % exc
+            warn(conflicting[declaration["id"]])
     if not wanted:
         return resolved
     chosen = []
     for token in wanted:
+        token = str(token).strip()
         by_id = [item for item in resolved if item[0]["id"] == token]
-        found = by_id or [item for item in resolved
-                          if _matches(item[0], token, item[1]["name"] if item[1] else None)]
+        found = by_id or [item for item in resolved if _matches(token, *item)]
         if not found:
-            raise ValueError("no pairing declaration matches %s; declared pairings: %s"
-                             % (token, ", ".join(d["id"] for d in declarations) or "none"))
+            raise ValueError(conflicting.get(token) or "no valid pairing declaration matches %s; declared "
+                             "pairings: %s" % (token, ", ".join(d["id"] for d in declarations) or "none"))
         if len(found) > 1:
             raise ValueError("%s matches several pairing declarations (%s); use the pairing id"
                              % (token, ", ".join(item[0]["id"] for item in found)))
@@ -319,7 +326,7 @@ def pairing_input(declaration, iface, warn):
             "pci_address": live_vf["pci_address"], "mac": live_vf["mac"], "kind": live_vf["kind"]}
     return {
         "id": declaration["id"],
-        "mac": normalize_mac(mac or "") or mac,
+        "mac": mac,
         "netvsc_name": name,
         "vmbus_id": (iface and iface["vmbus_id"]) or ident.get("vmbus_id"),
         "driver": driver,
@@ -434,8 +441,8 @@ def main():
         module.fail_json(msg="%s: only with dest or args_dir (they apply to the files this "
                          "module writes)" % ", ".join(attributes))
     declarations, errors = decls.load_all(params["config_dir"])
-    if errors:
-        module.fail_json(msg="broken pairing declaration: %s" % "; ".join(errors), errors=errors)
+    for error in errors:
+        module.warn("skipping an invalid pairing declaration: %s" % error)
     snapshot = scan(params["sysfs_root"], known_macs=decls.known_macs(declarations))
     if not snapshot.hyperv:
         module.fail_json(msg="this host is not a Hyper-V/Azure guest (no VMBus in %s)"
@@ -443,10 +450,10 @@ def main():
     for warning in snapshot.warnings:
         module.warn(warning)
     if not declarations:
-        module.fail_json(msg="no pairing declarations in %s; declare pairings with "
-                         "hyperv.netvsc.netvsc_pair first" % params["config_dir"])
+        module.fail_json(msg="no valid pairing declarations in %s; declare pairings with "
+                         "hyperv.netvsc.netvsc_pair first" % params["config_dir"], errors=errors)
     try:
-        selected = select(declarations, snapshot, params["pairs"])
+        selected = select(declarations, snapshot, params["pairs"], module.warn)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 

@@ -29,8 +29,12 @@ description:
   - "Refuses, changing nothing: a name that is not a NetVSC (the message lists the valid ones,
     or names the NetVSC of a VF), a host that is not a Hyper-V/Azure guest, a NetVSC that has
     IP addresses (it carries traffic, maybe your management connection) unless O(force=true),
-    an O(id) already used for another NetVSC, a NetVSC already declared under another id, and
-    with O(require_vf=true) a NetVSC without a VF after O(wait_for_vf) seconds."
+    an O(id) already used for another NetVSC, a NetVSC already declared under another id, a
+    name, MAC or GUID that designates two NetVSCs, replacing or removing a file in
+    O(config_dir) that is not a valid declaration, and with O(require_vf=true) a NetVSC
+    without a VF after O(wait_for_vf) seconds."
+  - Invalid declarations in O(config_dir) are skipped with a warning that names the file and
+    the field.
 author:
   - hyperv.netvsc contributors (@hyperv-netvsc)
 extends_documentation_fragment:
@@ -48,7 +52,8 @@ attributes:
 options:
   netvsc:
     description:
-      - The NetVSC, by netdev name (V(eth1)), MAC or VMBus GUID.
+      - The NetVSC, by netdev name (V(eth1)), MAC (V(00:0d:3a:03:1e:b1), V(00-0D-3A-03-1E-B1)
+        or V(000d3a031eb1), any case) or VMBus GUID. It must designate one NetVSC.
       - A NetVSC bound to C(uio_hv_generic) has no netdev; it is found by its VMBus GUID, or
         through its declaration by its last seen name or MAC.
     type: str
@@ -302,28 +307,12 @@ from ..module_utils import _declarations as decls
 from ..module_utils import _manifest
 from ..module_utils import _paths
 from ..module_utils import _vfpolicy
+from ..module_utils._identity import Conflict, designated, designates
 from ..module_utils._plan import Plan, PlanError
-from ..module_utils._scan import InterfaceError, normalize_guid, normalize_mac, scan
+from ..module_utils._scan import InterfaceError, scan
 
 POLL_INTERVAL = 0.5
 PATH_OPTIONS = ("config_dir", "udev_rules_dir", "network_dir", "manifest", "sysfs_root")
-
-
-def _identity_matches(declaration, iface):
-    """Whether declaration names the NetVSC fact dict iface (MAC or VMBus GUID)."""
-    ident = declaration["netvsc"]
-    mac, guid = normalize_mac(ident.get("mac") or ""), normalize_guid(ident.get("vmbus_id") or "")
-    return bool((mac and iface.get("mac") == mac) or (guid and iface.get("vmbus_id") == guid))
-
-
-def _token_matches(declaration, token):
-    """Whether the user's token is a declaration's last seen name, MAC or GUID."""
-    ident = declaration["netvsc"]
-    token = str(token).strip()
-    mac, guid = normalize_mac(token), normalize_guid(token)
-    return bool(token == ident.get("name")
-                or (mac and normalize_mac(ident.get("mac") or "") == mac)
-                or (guid and normalize_guid(ident.get("vmbus_id") or "") == guid))
 
 
 def _describe(declaration):
@@ -369,11 +358,22 @@ class PairModule:
         try:
             return self.snapshot.lookup(token)[1], None
         except InterfaceError as exc:
+            if isinstance(exc, Conflict):  # the token names several NetVSCs: never guess
+                self.fail(str(exc))
             error = exc
         for declaration in self.declarations:
-            if _token_matches(declaration, token):
-                return decls.resolve(declaration, self.snapshot)[1], declaration
+            if designates(token, declaration["netvsc"]):
+                return self._resolve(declaration), declaration
         self.fail(str(error))
+
+    def _resolve(self, declaration):
+        """The live NetVSC a declaration designates, or None; refuse a conflicting one."""
+        try:
+            return designated(declaration, self.snapshot.interfaces)[1]
+        except Conflict as exc:
+            self.fail("%s; the declaration %s is conflicting, nothing was changed: remove it "
+                      "(state: absent with its id) and declare the NetVSC again"
+                      % (exc, decls.path_for(self.config_dir, declaration["id"])))
 
     def _by_id(self, pair_id):
         for declaration in self.declarations:
@@ -382,6 +382,16 @@ class PairModule:
         return None
 
     # ---------------------------------------------------------------- reading
+
+    def _refuse_invalid(self, path, pair_id):
+        """Fail, changing nothing, when path exists but is not a valid declaration."""
+        if self._by_id(pair_id) is None and os.path.lexists(path):
+            try:
+                decls.load(path)
+            except decls.DeclarationError as exc:
+                self.fail("refusing to replace or remove %s, which is not a valid pairing "
+                          "declaration (%s); nothing was changed: fix or remove that file"
+                          % (path, exc))
 
     def _wait_for_vf(self, iface):
         """Poll sysfs until iface has a VF or wait_for_vf seconds passed; return (iface, waited)."""
@@ -407,7 +417,7 @@ class PairModule:
             self.fail("the NetVSC %s declared in %s is not present on this host now"
                       % (_describe(via), decls.path_for(self.config_dir, via["id"])))
         if via is None:  # keep the last seen name of a NetVSC that has lost its netdev
-            via = next((d for d in self.declarations if _identity_matches(d, iface)), None)
+            via = next((d for d in self.declarations if designates(d, iface)), None)
         name = iface["name"] or (via and via["netvsc"].get("name")) or iface["vmbus_id"]
         mac = iface["mac"] or (via and via["netvsc"].get("mac"))
         if not mac:
@@ -427,7 +437,7 @@ class PairModule:
             self.fail(str(exc))
 
         for declaration in self.declarations:
-            same = _identity_matches(declaration, dict(iface, mac=mac))
+            same = designates(declaration, dict(iface, mac=mac))
             if declaration["id"] == pair_id and not same:
                 self.fail("pairing id %s is already used in %s for another NetVSC, %s; choose another id"
                           % (pair_id, path, _describe(declaration)))
@@ -457,7 +467,8 @@ class PairModule:
         except decls.DeclarationError as exc:
             self.fail(str(exc))
         after = decls.dumps(declaration)
-        policy_files = self._policy_files(pair_id, normalize_mac(mac), params["vf_unmanaged"],
+        self._refuse_invalid(path, pair_id)
+        policy_files = self._policy_files(pair_id, declaration["netvsc"]["mac"], params["vf_unmanaged"],
                                           params["vf_modules"])
         policy = self._policy_plan(policy_files)
         previous = self._by_id(pair_id)
@@ -488,6 +499,8 @@ class PairModule:
             iface = self.snapshot.lookup(token)[1]
             lookup_error = None
         except InterfaceError as exc:
+            if isinstance(exc, Conflict):
+                self.fail(str(exc))
             iface, lookup_error = None, exc
         if pair_id is not None:
             try:
@@ -496,22 +509,24 @@ class PairModule:
                 self.fail(str(exc))
             target = self._by_id(pair_id)
             if target is not None:
-                named = _identity_matches(target, iface) if iface else _token_matches(target, token)
+                named = designates(target, iface) if iface else designates(token, target["netvsc"])
                 if not named:
                     self.fail("pairing %s (%s) declares %s, not %s; nothing removed"
                               % (pair_id, path, _describe(target), token))
         else:
             matching = [d for d in self.declarations
-                        if (iface and _identity_matches(d, iface)) or _token_matches(d, token)]
+                        if (iface and designates(d, iface)) or designates(token, d["netvsc"])]
             target = matching[0] if matching else None
             pair_id = target["id"] if target else (iface and iface["mac"] and decls.default_id(iface["mac"]))
             path = decls.path_for(self.config_dir, pair_id) if pair_id else None
         if target is None and iface is None:
             self.fail(str(lookup_error))
         if iface is None and target is not None:
-            iface = decls.resolve(target, self.snapshot)[1]
+            iface = self._resolve(target)
 
-        guid = (iface and iface["vmbus_id"]) or (target and normalize_guid(target["netvsc"].get("vmbus_id") or ""))
+        if path:
+            self._refuse_invalid(path, pair_id)
+        guid = (iface and iface["vmbus_id"]) or (target and target["netvsc"]["vmbus_id"])
         plan = _binding.BindingPlan(self.module.atomic_move)
         if guid and ((target and target["driver"] == _binding.UIO)
                      or os.path.exists(_binding.udev_rule_path(self.params["udev_rules_dir"], guid))):

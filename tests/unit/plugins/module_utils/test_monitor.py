@@ -295,6 +295,16 @@ def test_identifies_netvsc_by_mac_not_name(env):
     assert monitor.pairs["eth1"]["netvsc"] == "renamed"
 
 
+def test_mac_of_one_netvsc_and_guid_of_another_publishes_nothing(env):
+    declare(env.config, "eth1", MAC1, GUID2, "eth1")
+    env.scans.current = snapshot(("eth1", MAC1, GUID1, vf("x", "a2a3:00:02.0", MAC1)),
+                                 ("eth2", MAC2, GUID2, vf("y", "b1b1:00:02.0", MAC2)))
+    monitor = env.make()
+    monitor.start()
+    assert env.read("eth1.vf") == ""
+    assert "designates 2 NetVSCs: eth1 (by MAC), eth2 (by VMBus GUID)" in env.stream.getvalue()
+
+
 def test_restart_carries_history_and_republishes(env):
     declare(env.config, "eth1", MAC1, GUID1, "eth1")
     env.scans.current = snapshot(("eth1", MAC1, GUID1, vf("enP1s2", "a2a3:00:02.0", MAC1)))

@@ -16,10 +16,16 @@ import pytest
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations, _devargs
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_failsafe
 from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
-from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import CASES, build
+from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import CASES, build, netvsc_guid_from_mac
 
 ETH1 = {"mac": "00:0d:3a:03:1e:b1", "name": "eth1", "vmbus_id": "000d3a03-1eb1-000d-3a03-1eb1000d3a03"}
 ETH2 = {"mac": "00:0d:3a:03:18:c9", "name": "eth2", "vmbus_id": "000d3a03-18c9-000d-3a03-18c9000d3a03"}
+
+
+def ident(mac, name):
+    """A declaration's netvsc identity with the GUID Azure derives from the MAC."""
+    return {"mac": mac, "name": name, "vmbus_id": netvsc_guid_from_mac(mac)}
+
 
 FS_ETH1 = ("net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,"
            "exec(cat /run/netvsc/dpdk0.vf),dev(net_tap_dpdk0,remote=eth1)")
@@ -83,7 +89,7 @@ def test_pairs_select_and_order(env, capsys):
 def test_unknown_pair(env, capsys):
     result = run(capsys, env.args(pairs=["eth3"]))
     assert result["rc"] == 1
-    assert result["msg"] == "no pairing declaration matches eth3; declared pairings: dpdk0, dpdk1"
+    assert result["msg"] == "no valid pairing declaration matches eth3; declared pairings: dpdk0, dpdk1"
 
 
 def test_vdev_netvsc_mode_uses_force(env, capsys):
@@ -123,7 +129,7 @@ def test_netvsc_pmd_on_uio_bound(tmp_path, capsys):
 
 def test_auto_mixes_modes(tmp_path, capsys):
     env = uio_env(tmp_path)
-    env.declare("dpdk9", {"mac": "00:0d:3a:03:16:46", "name": "eth0", "vmbus_id": None})
+    env.declare("dpdk9", ident("00:0d:3a:03:16:46", "eth0"))
     result = run(capsys, env.args(mode="auto"))
     assert result["rc"] == 0, result
     assert result["mode"] == {"dpdk9": "failsafe", "pmd0": "netvsc_pmd"}
@@ -142,7 +148,7 @@ def test_mana_failsafe_refused(tmp_path, capsys):
 
 
 def test_absent_netvsc_renders_from_declaration(env, capsys):
-    env.declare("gone", {"mac": "00:0d:3a:99:99:99", "name": "eth7", "vmbus_id": None})
+    env.declare("gone", ident("00:0d:3a:99:99:99", "eth7"))
     result = run(capsys, env.args(pairs=["gone"]))
     assert result["rc"] == 0, result
     assert result["devargs"]["gone"] == [
@@ -155,25 +161,28 @@ def test_absent_netvsc_renders_from_declaration(env, capsys):
 
 def test_vf_absent_renders_failsafe(tmp_path, capsys):
     env = Env(tmp_path, "vf_absent_servicing")
-    env.declare("svc", {"mac": "00:0d:3a:f5:81:02", "name": "eth1", "vmbus_id": None})
+    env.declare("svc", ident("00:0d:3a:f5:81:02", "eth1"))
     result = run(capsys, env.args())
     assert result["rc"] == 0, result
     assert result["pairs"]["svc"]["vf"] is None
     assert "exec(cat /run/netvsc/svc.vf)" in result["devargs"]["svc"][0]
 
 
-def test_malformed_declaration_fails(env, capsys):
+def test_malformed_declaration_is_skipped_with_a_warning(env, capsys):
     (env.config_dir / "bad.json").write_text('{"format": 1, "id": "bad"}')
     result = run(capsys, env.args())
-    assert result["rc"] == 1
-    assert "bad.json: missing the netvsc identity" in result["msg"]
+    assert result["rc"] == 0, result
+    assert sorted(result["pairs"]) == ["dpdk0", "dpdk1"]
+    assert any("bad.json: driver is missing" in w for w in result["warnings"]), result["warnings"]
+    asked = run(capsys, env.args(pairs=["bad"]))
+    assert asked["rc"] == 1 and "no valid pairing declaration matches bad" in asked["msg"]
 
 
 def test_no_declarations(tmp_path, capsys):
     env = Env(tmp_path)
     result = run(capsys, env.args())
     assert result["rc"] == 1
-    assert "no pairing declarations in %s" % env.config_dir in result["msg"]
+    assert "no valid pairing declarations in %s" % env.config_dir in result["msg"]
 
 
 def test_not_hyperv(tmp_path, capsys):
