@@ -9,7 +9,7 @@ Each host runs over the ``local`` connection with its own simulated sysfs
 (``netvsc_sysfs_root``) and its own sandbox root (``netvsc_root_dir``) under the build
 directory, so nothing needs root and nothing touches the real system::
 
-    <dest>/hosts/<host>/sys/    sysfs tree (tests/fixtures/sysfs_tree.py) + simulated addresses
+    <dest>/hosts/<host>/sys/    sysfs tree (tests/fixtures/sysfs_tree.py) + simulated network
     <dest>/hosts/<host>/root/   everything the role writes (etc/netvsc, run/netvsc, ...)
     <dest>/inventory/10-fleet.yml        generated hosts and per-host variables
     <dest>/inventory/20-constructed.yml  copy of demo/inventory/20-constructed.yml
@@ -156,7 +156,7 @@ def build_fleet(dest, count=0, clean=True):
             specs[case] = case_spec(case)
         spec = specs[case]
         sysfs_tree.build(spec, os.path.join(base, "sys"))
-        sysfs_tree.write_simulated_addresses(spec, os.path.join(base, "sys"))
+        sysfs_tree.write_simulated_network(spec, os.path.join(base, "sys"))
         os.makedirs(os.path.join(base, "root"), exist_ok=True)
     write_inventory(dest, hosts)
     return hosts

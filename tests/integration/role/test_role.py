@@ -83,7 +83,7 @@ class Fleet:
             sysfs = base / name / "sys"
             spec = sysfs_tree.CASES[host["case"]]
             sysfs_tree.build(spec, str(sysfs))
-            sysfs_tree.write_simulated_addresses(spec, str(sysfs))
+            sysfs_tree.write_simulated_network(spec, str(sysfs))
             hostvars = dict(host["vars"], netvsc_sysfs_root=str(sysfs),
                             netvsc_root_dir=str(self.root(name)))
             hostvars.setdefault("ansible_host", "127.0.0.1")

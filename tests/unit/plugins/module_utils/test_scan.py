@@ -14,7 +14,7 @@ from ansible_collections.hyperv.netvsc.plugins.module_utils import _scan
 from ansible_collections.hyperv.netvsc.plugins.module_utils._scan import InterfaceError, scan
 from ansible_collections.hyperv.netvsc.tests.fixtures.cases import CASES, many
 from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
-    add_vf, build, case_known_macs, remove_vf, write_simulated_addresses)
+    add_vf, build, case_known_macs, remove_vf, write_simulated_network)
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_hot_plug_mutators_move_the_vf_to_a_new_pci_address(tree):
 def test_simulated_addresses_replace_rtnetlink(tree):
     spec = CASES["cx5_4nic"]
     root = tree("cx5_4nic")
-    write_simulated_addresses(spec, root)
+    write_simulated_network(spec, root)
     snap = scan(root)
     assert snap.interfaces["eth0"]["addresses"] == ["10.0.0.5/24"]
     assert snap.interfaces["eth1"]["addresses"] == []

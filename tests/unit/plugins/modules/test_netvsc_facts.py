@@ -13,14 +13,14 @@ from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_facts
 from ansible_collections.hyperv.netvsc.tests.fixtures import os_tree
 from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
-    CASES, build, case_known_macs, write_simulated_addresses)
+    CASES, build, case_known_macs, write_simulated_network)
 from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
 
 
 @pytest.fixture
 def cx5(tmp_path):
     root = build(CASES["cx5_4nic"], str(tmp_path / "sys"))
-    write_simulated_addresses(CASES["cx5_4nic"], root)
+    write_simulated_network(CASES["cx5_4nic"], root)
     return root
 
 

@@ -21,7 +21,7 @@ from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_pair
 from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
 from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
-    CASES, build, case_addresses, write_simulated_addresses)
+    CASES, build, case_addresses, write_simulated_network)
 
 ETH1_MAC = "00:0d:3a:03:1e:b1"
 ETH1_GUID = "000d3a03-1eb1-000d-3a03-1eb1000d3a03"
@@ -71,7 +71,7 @@ def real_system(monkeypatch, commands):
 
 
 def make_tree(tmp_path, case, addresses=True):
-    """Build a case, its driver control files, and (opt-in) its simulated addresses."""
+    """Build a case, its driver control files, and (opt-in) its simulated network."""
     root = tmp_path / "sys"
     build(CASES[case], str(root))
     for driver in ("hv_netvsc", "uio_hv_generic") if (root / "bus" / "vmbus").is_dir() else ():
@@ -82,7 +82,7 @@ def make_tree(tmp_path, case, addresses=True):
             if not path.exists():
                 path.write_text("")
     if addresses:
-        write_simulated_addresses(CASES[case], str(root))
+        write_simulated_network(CASES[case], str(root))
     return root
 
 
@@ -648,5 +648,5 @@ def test_a_sandbox_runs_no_command(env, capsys, commands):
 
 
 def test_case_addresses_match_simulated_file(env):
-    data = json.loads((env.root / ".netvsc-simulated-addresses.json").read_text())
-    assert data == case_addresses(CASES["cx5_4nic"])
+    data = json.loads((env.root / ".netvsc-simulated-network.json").read_text())
+    assert data["addresses"] == dict(case_addresses(CASES["cx5_4nic"]), lo=["127.0.0.1/8", "::1/128"])
