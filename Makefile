@@ -3,7 +3,7 @@
 #   make test                 set up .venv/ and run every stage in tests/run/ (see tests/run/all.sh)
 #   make test STAGES="20 30"  run only some stages
 #   make venv                 only create/refresh .venv/ (pinned tests/requirements.txt)
-#   make demo                 simulated 14-host fleet: site.yml, facts.yml, report.yml in
+#   make demo                 simulated 18-host fleet: site.yml, facts.yml, report.yml in
 #                             build/demo/, no root (demo/run.sh, docs/fleet.md)
 #   make docs                 regenerate docs/reference/ from the plugins' documentation
 #   make clean                remove .venv/ and build/
@@ -19,7 +19,7 @@ test:
 venv:
 	@bash tests/run/all.sh --setup-only
 
-# The collection on a simulated 14-host fleet, no root needed (demo/run.sh, docs/fleet.md).
+# The collection on a simulated 18-host fleet, no root needed (demo/run.sh, docs/fleet.md).
 demo:
 	@bash demo/run.sh
 

@@ -9,7 +9,10 @@ Each host runs over the ``local`` connection with its own simulated sysfs
 (``netvsc_sysfs_root``) and its own sandbox root (``netvsc_root_dir``) under the build
 directory, so nothing needs root and nothing touches the real system::
 
-    <dest>/hosts/<host>/sys/    sysfs tree (tests/fixtures/sysfs_tree.py) + simulated network
+    <dest>/hosts/<host>/sys/    sysfs tree (tests/fixtures/sysfs_tree.py) + simulated network,
+                                with 1024 hugepages of 2 MiB reserved
+    <dest>/hosts/<host>/os/     what netvsc_facts' readiness probes read (tests/fixtures/os_tree.py:
+                                kernel modules, DPDK, rdma-core of Debian 12, or 13 where said)
     <dest>/hosts/<host>/root/   everything the role writes (etc/netvsc, run/netvsc, ...)
     <dest>/inventory/10-fleet.yml        generated hosts and per-host variables
     <dest>/inventory/20-constructed.yml  copy of demo/inventory/20-constructed.yml
@@ -19,7 +22,7 @@ Commands::
 
     python3 demo/fleet.py build [--dest build/demo] [--hosts N]   # N>0: N hosts cycling the mix
     python3 demo/fleet.py table [--dest build/demo]                # fleet table from report.json
-    python3 demo/fleet.py list                                      # the 14 demo hosts
+    python3 demo/fleet.py list                                      # the 18 demo hosts
 
 Stdlib only; importable (``build_fleet``, ``FLEET``, ``fleet_hosts``).
 """
@@ -36,11 +39,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
 
+import os_tree  # noqa: E402  (tests/fixtures/os_tree.py)
 import sysfs_tree  # noqa: E402  (tests/fixtures/sysfs_tree.py)
 
 # host name -> (fixture case, what it shows, extra host variables). Hosts whose extra
 # variables say "netvsc_demo_role": False are only observed (facts, report), not given the
 # role: they sit in group netvsc_observed instead of netvsc_hosts (site.yml's default target).
+# "netvsc_demo_os" picks the operating system the readiness probes see (default debian12).
 FLEET = {
     "az-cx5-01": ("cx5_4nic", "Gen1, 4 NetVSC + ConnectX-5 VFs; eth0 routed management NIC", {}),
     "az-cx5-02": ("cx5_4nic", "second ConnectX-5 host (same size)", {}),
@@ -50,8 +55,9 @@ FLEET = {
     # uio_hv_generic binding the sandbox cannot do (no modprobe, no real devices): observed only.
     "az-mana-01": ("mana_shared_pci", "MANA: two vPorts share one PCI function (observed)",
                    {"netvsc_mode": "netvsc_pmd", "netvsc_demo_role": False}),
-    "az-mana-02": ("mana_shared_pci", "second MANA host (observed)",
-                   {"netvsc_mode": "netvsc_pmd", "netvsc_demo_role": False}),
+    "az-mana-02": ("mana_shared_pci", "second MANA host, Debian 13: DPDK 24.11 has the MANA PMD (observed)",
+                   {"netvsc_mode": "netvsc_pmd", "netvsc_demo_role": False,
+                    "netvsc_demo_os": "debian13"}),
     "az-servicing-01": ("vf_absent_servicing", "host servicing: eth1's VF is gone", {}),
     # eth1 has no netdev any more, so its MAC is not in sysfs; the role's EAL step needs it
     # (a declaration written before the rebind would carry it): observed only.
@@ -65,7 +71,17 @@ FLEET = {
     "az-big-01": ("many:16", "16 NetVSC + 16 mlx5 VFs", {}),
     "az-vanishing-01": ("vanishing", "a class/net link whose device is gone", {}),
     "kvm-01": ("kvm_virtio", "KVM guest, virtio-net: not Hyper-V (skipped)", {}),
+    # Not VFs (the VF rule): none of these is an unpaired VF.
+    "az-hpc-01": ("hpc_infiniband", "HPC size: InfiniBand VF (ib0) beside the Ethernet VF (observed)",
+                  {"netvsc_demo_role": False}),
+    "hv-gen1-01": ("gen1_legacy_nic", "Gen1 with the Legacy Network Adapter kept for PXE (observed)",
+                   {"netvsc_demo_role": False}),
+    "az-mana-nodrv-01": ("mana_no_driver", "MANA PCI function without a driver: no VF netdev (observed)",
+                         {"netvsc_demo_role": False}),
+    "vmware-01": ("vmware_vmxnet3", "VMware guest, vmxnet3: not Hyper-V (observed)",
+                  {"netvsc_demo_role": False}),
 }
+DEMO_HUGEPAGES = {"2048kB": {"nodes": [1024]}}
 
 # Cases cycled for --hosts N (the fleet-scale benchmark): a realistic, mostly-healthy mix.
 SCALE_MIX = ["cx5_4nic", "cx4lx", "mana_shared_pci", "mlx4_old_kernel", "vf_absent_servicing",
@@ -135,7 +151,8 @@ def host_lines(dest, host, entry):
     hostvars = {"netvsc_demo_case": case, "netvsc_demo_about": about,
                 "netvsc_sysfs_root": os.path.join(base, "sys"),
                 "netvsc_root_dir": os.path.join(base, "root")}
-    hostvars.update((k, v) for k, v in extra.items() if k != "netvsc_demo_role")
+    hostvars["netvsc_readiness_root"] = os.path.join(base, "os")
+    hostvars.update((k, v) for k, v in extra.items() if k not in ("netvsc_demo_role", "netvsc_demo_os"))
     lines = ["        %s:" % host]
     for key in sorted(hostvars):
         lines.append("          %s: %s" % (key, _yaml_scalar(hostvars[key])))
@@ -150,13 +167,14 @@ def build_fleet(dest, count=0, clean=True):
         for sub in ("hosts", "inventory", "facts", "report"):
             shutil.rmtree(os.path.join(dest, sub), ignore_errors=True)
     specs = {}
-    for host, (case, _about, _extra) in sorted(hosts.items()):
+    for host, (case, _about, extra) in sorted(hosts.items()):
         base = os.path.join(dest, "hosts", host)
         if case not in specs:
-            specs[case] = case_spec(case)
+            specs[case] = dict(case_spec(case), hugepages=DEMO_HUGEPAGES)
         spec = specs[case]
         sysfs_tree.build(spec, os.path.join(base, "sys"))
         sysfs_tree.write_simulated_network(spec, os.path.join(base, "sys"))
+        os_tree.build(extra.get("netvsc_demo_os", "debian12"), os.path.join(base, "os"))
         os.makedirs(os.path.join(base, "root"), exist_ok=True)
     write_inventory(dest, hosts)
     return hosts
@@ -166,7 +184,7 @@ def fleet_table(report_json, out=sys.stdout):
     """Print the report rows (problems first) as a plain text table."""
     with open(report_json) as handle:
         data = json.load(handle)
-    cols = [("STATUS", lambda r: ["PROBLEM", "warning", "ok"][r["severity"]]),
+    cols = [("STATUS", lambda r: ["PROBLEM", "warning", "ok", "n/a"][r["severity"]]),
             ("HOST", lambda r: r["host"]),
             ("NETVSC", lambda r: (r["netvsc"] or "-") if len(r["netvsc"] or "") <= 16
              else r["netvsc"][:13] + "..."),
@@ -174,6 +192,7 @@ def fleet_table(report_json, out=sys.stdout):
             ("KIND", lambda r: r["kind"] or "-"),
             ("PCI", lambda r: r["pci_address"] or "-"),
             ("PAIRED_BY", lambda r: r["paired_by"] or "-"),
+            ("DPDK", lambda r: {True: "ready", False: "NOT READY"}.get(r["ready"], "-")),
             ("MONITOR", lambda r: r["monitor"] or "-"),
             ("NOTE", lambda r: (r["problems"] or [""])[0][:60])]
     rows = [[fn(r) for _name, fn in cols] for r in data["rows"]]
@@ -183,10 +202,10 @@ def fleet_table(report_json, out=sys.stdout):
     for row in rows:
         out.write((fmt % tuple(row)).rstrip() + "\n")
     s = data["summary"]
-    out.write("\n%d hosts (%d Hyper-V), %d NetVSCs, %d with VF, %d without, %d unpaired VFs; "
-              "%d rows with problems, %d with warnings\n" % (
-                  s["hosts"], s["hyperv_hosts"], s["netvscs"], s["with_vf"], s["without_vf"],
-                  s["unpaired_vfs"], s["problem_rows"], s["warning_rows"]))
+    out.write("\n%d hosts (%d Hyper-V, %d not applicable), %d NetVSCs, %d with VF, %d without, "
+              "%d unpaired VFs, %d not ready for DPDK; %d rows with problems, %d with warnings\n" % (
+                  s["hosts"], s["hyperv_hosts"], s["not_applicable_hosts"], s["netvscs"], s["with_vf"],
+                  s["without_vf"], s["unpaired_vfs"], s["not_ready"], s["problem_rows"], s["warning_rows"]))
 
 
 def main(argv=None):

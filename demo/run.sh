@@ -11,7 +11,7 @@
 #    .venv with tests/requirements.txt; fast when it is up to date).
 # 2. The collection: build/collections/ansible_collections/hyperv/netvsc is a symlink to this
 #    checkout (no build/install step, edits show at once; packaging is checked elsewhere).
-# 3. The fleet: demo/fleet.py builds 14 hosts (sysfs trees from tests/fixtures, a sandbox
+# 3. The fleet: demo/fleet.py builds 18 hosts (sysfs trees from tests/fixtures, a sandbox
 #    root each) and the inventory; demo/ansible.cfg points at them.
 # 4. hyperv.netvsc.site (the failsafe role; the monitor runs once per host), hyperv.netvsc.facts,
 #    hyperv.netvsc.report; then the constructed groups and the fleet table.

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-PROBLEM, WARNING, OK = 0, 1, 2
+PROBLEM, WARNING, OK, NOT_APPLICABLE = 0, 1, 2, 3
 
 
 def rows_of(data, host, netvsc=None):
@@ -39,9 +39,12 @@ def test_every_host_has_rows_and_problems_come_first(report, demo_hosts):
 
 def test_problem_rows(report):
     data = report["data"]
-    kvm = rows_of(data, "kvm-01")
-    assert len(kvm) == 1 and kvm[0]["severity"] == PROBLEM and kvm[0]["hyperv"] is False
-    assert "not a Hyper-V" in kvm[0]["problems"][0]
+    for host in ("kvm-01", "vmware-01"):
+        (row,) = rows_of(data, host)
+        assert row["severity"] == NOT_APPLICABLE and row["hyperv"] is False
+        assert row["problems"] == ["not applicable: not a Hyper-V/Azure guest (no VMBus)"]
+    assert data["rows"][-1]["severity"] == NOT_APPLICABLE
+    assert data["summary"]["not_applicable_hosts"] == 2
 
     servicing = one(data, "az-servicing-01", "eth1")
     assert servicing["vf"] is None and servicing["severity"] == PROBLEM
@@ -50,6 +53,32 @@ def test_problem_rows(report):
     unpaired = [r for r in rows_of(data, "az-ambiguous-01") if r["paired_by"] == "unpaired"]
     assert sorted(r["vf"] for r in unpaired) == ["enP12161s3", "enP41635s2"]
     assert all(r["severity"] == PROBLEM and r["netvsc"] is None for r in unpaired)
+    ambiguous = one(data, "az-ambiguous-01", "eth1")
+    assert ambiguous["problems"][0] == ("no VF paired: 2 VFs (enP12161s3, enP41635s2) and 1 NetVSC "
+                                        "carry MAC 00:0d:3a:03:1e:b1")
+
+    nodrv = one(data, "az-mana-nodrv-01", "eth1")
+    assert nodrv["problems"][0] == "no VF netdev: the MANA PCI function 7870:00:00.0 has no driver bound"
+
+
+def test_other_pci_nics_are_no_unpaired_vfs(report):
+    data = report["data"]
+    for host in ("az-hpc-01", "hv-gen1-01", "vmware-01"):
+        assert not [r for r in rows_of(data, host) if r["paired_by"] == "unpaired"], host
+    hpc = one(data, "az-hpc-01", "eth0")
+    assert (hpc["vf"], hpc["paired_by"]) == ("enP49709s1", "kernel")
+    assert data["summary"]["unpaired_vfs"] == 3  # az-ambiguous-01 (2) and az-uio-01 (1)
+
+
+def test_readiness_verdicts(report):
+    data = report["data"]
+    mana12 = one(data, "az-mana-01", "eth1")  # Debian 12: DPDK 22.11 without the MANA PMD
+    assert mana12["ready"] is False
+    assert "not ready for DPDK: MANA VF, but the installed DPDK 22.11.11 has no MANA PMD" in mana12["problems"]
+    mana13 = one(data, "az-mana-02", "eth1")  # Debian 13: DPDK 24.11 with it
+    assert mana13["ready"] is True
+    assert not [p for p in mana13["problems"] if p.startswith("not ready")]
+    assert data["summary"]["not_ready"] >= 1
 
 
 def test_healthy_rows_carry_the_vf_and_the_monitor_state(report):
@@ -62,6 +91,7 @@ def test_healthy_rows_carry_the_vf_and_the_monitor_state(report):
     assert cx5["monitor_vf"] == "a2a3:00:02.0"
     assert cx5["last_vf_change"] and cx5["last_vf_change"].endswith("UTC")
     assert cx5["severity"] == OK, cx5["problems"]
+    assert cx5["ready"] is True
 
     mlx4 = one(data, "az-mlx4-01", "eth1")
     assert (mlx4["kind"], mlx4["paired_by"], mlx4["pci_address"]) == ("mlx4", "mac", "910e:00:02.0")
@@ -87,9 +117,9 @@ def test_csv_has_the_same_rows(report):
     data = report["data"]["rows"]
     assert len(rows) == len(data)
     assert [r["host"] for r in rows] == [r["host"] for r in data]
-    assert rows[0]["severity"] == "problem" and rows[-1]["severity"] in ("ok", "warning")
+    assert rows[0]["severity"] == "problem" and rows[-1]["severity"] == "n/a"
     # Lists are joined, commas inside fields stay inside their quoted field.
-    assert all(len(r) == 16 for r in rows)
+    assert all(len(r) == 17 for r in rows)
 
 
 def test_page_is_self_contained(report):
@@ -131,7 +161,8 @@ def test_page_in_headless_chromium(report, demo_hosts, tmp_path):
     data = report["data"]["rows"]
     assert [(int(s), h) for s, h in rows] == [(r["severity"], r["host"]) for r in data]
     assert set(h for _s, h in rows) == set(demo_hosts)
-    assert "not a Hyper-V/Azure guest" in dom.stdout
+    assert "not applicable: not a Hyper-V/Azure guest" in dom.stdout
+    assert 'class="badge b-na"' in dom.stdout and 'class="badge b-notready"' in dom.stdout
 
     shot = tmp_path / "report.png"
     page = chromium(["--screenshot=%s" % shot, "--window-size=1600,1100", url], tmp_path / "p2")
