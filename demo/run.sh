@@ -7,8 +7,9 @@
 #                                  ansible_collections/hyperv/netvsc) instead of the build/ link
 #   DEMO_SETUP=0                   skip step 1 and use the ansible-* already on PATH (tests)
 #
-# 1. The venv: tests/run/all.sh --setup-only (the test runner's own setup: creates or reuses
-#    .venv with tests/requirements.txt; fast when it is up to date).
+# 1. The venv: only ansible-core (tests/requirements/demo.txt), made with python3 (>= 3.11,
+#    what ansible-core 2.19 needs) in .nox/venvs/demo ($NETVSC_VENV_DIR/demo); rebuilt only
+#    when that file or the Python changes. Not the test toolchain.
 # 2. The collection: build/collections/ansible_collections/hyperv/netvsc is a symlink to this
 #    checkout (no build/install step, edits show at once; packaging is checked elsewhere).
 # 3. The fleet: demo/fleet.py builds 18 hosts (sysfs trees from tests/fixtures, a sandbox
@@ -18,9 +19,6 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-export REPO
-VENV="${VENV:-$REPO/.venv}"
-export VENV
 DEMO_DIR="${DEMO_DIR:-$REPO/build/demo}"
 COLLECTIONS="${DEMO_COLLECTIONS:-$REPO/build/collections}"
 start=$SECONDS
@@ -28,9 +26,22 @@ start=$SECONDS
 step() { printf '\n=== %s (%ss)\n' "$*" "$((SECONDS - start))"; }
 
 if [ "${DEMO_SETUP:-1}" != 0 ]; then
-    step "venv ($VENV)"
-    "$REPO/tests/run/all.sh" --setup-only
-    export PATH="$VENV/bin:$PATH"
+    venv="${NETVSC_VENV_DIR:-$REPO/.nox/venvs}/demo"
+    lock="$REPO/tests/requirements/demo.txt"
+    step "venv ($venv: ansible-core only)"
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || { echo "demo: python3 is $(python3 -V 2>&1); ansible-core 2.19 needs >= 3.11" >&2; exit 1; }
+    stamp="$({ cat "$lock"; command -v python3; python3 -V; } | sha256sum | cut -d' ' -f1)"
+    if [ "$(cat "$venv/.netvsc-stamp" 2>/dev/null)" != "$stamp" ]; then
+        if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then  # Debian: python3-venv
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+        fi
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$lock"
+        printf '%s\n' "$stamp" >"$venv/.netvsc-stamp"
+    fi
+    export PATH="$venv/bin:$PATH"
 fi
 command -v ansible-playbook >/dev/null || { echo "demo: ansible-playbook not on PATH" >&2; exit 1; }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate docs/reference/ (module and role reference) from the plugins' own documentation
-# with antsibull-docs. `make docs` runs it; stage 10 checks that the committed copy is current.
+# with antsibull-docs. `make docs` runs it; the lint test session checks that the committed copy is current.
 #
 #   docs/reference.sh [DEST]   (default docs/reference; ANSIBLE_COLLECTIONS_PATH must resolve
 #                               hyperv.netvsc and antsibull-docs must be on PATH)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: hyperv.netvsc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Real-DPDK harness: dpdk-testpmd (Debian 12: DPDK 22.11) inside a throw-away netns.
+"""Real-DPDK harness: dpdk-testpmd (Debian 12: DPDK 22.11) inside a throw-away netns
+(fixture ``netns``, tests/fixtures/netns.py). Tests here are marked ``dpdk`` (tests/conftest.py).
 
 What runs here is the devargs the collection renders (plugins/module_utils/_devargs.py),
 unchanged. testpmd runs non-interactively: it starts the ports, prints "Press enter to exit"
@@ -48,60 +49,13 @@ PARSE_ERRORS = (
 )
 
 
-def pytest_collection_modifyitems(config, items):
-    reason = None
-    if os.geteuid() != 0:
-        reason = "real-DPDK tests need root (netns, AF_PACKET, TAP)"
-    elif TESTPMD is None:
-        reason = "dpdk-testpmd not installed (tests/run/30-dpdk.sh installs dpdk-dev)"
-    if reason:
-        here = os.path.dirname(os.path.abspath(__file__))
-        for item in items:
-            if str(item.fspath).startswith(here + os.sep):
-                item.add_marker(pytest.mark.skip(reason=reason))
-
-
-def ip(*args, check=True):
-    return subprocess.run(["ip"] + list(args), check=check, capture_output=True, text=True,
-                          timeout=20)
-
-
-class Netns:
-    """A network namespace with veth pairs; removed on close."""
-
-    def __init__(self):
-        self.name = "netvsc-dpdk-%s" % uuid.uuid4().hex[:8]
-        ip("netns", "add", self.name)
-        ip("-n", self.name, "link", "set", "lo", "up")
-
-    def veth(self, name, peer, up=True, peer_up=True):
-        ip("-n", self.name, "link", "add", name, "type", "veth", "peer", "name", peer)
-        if up:
-            ip("-n", self.name, "link", "set", name, "up")
-        if peer_up:
-            ip("-n", self.name, "link", "set", peer, "up")
-
-    def close(self):
-        ip("netns", "del", self.name, check=False)
-
-
-@pytest.fixture
-def netns():
-    ns = Netns()
-    try:
-        yield ns
-    finally:
-        ns.close()
-
-
 class TestPmd:
     """One dpdk-testpmd process in a netns, log followed line by line."""
 
     def __init__(self, ns, eal_args, log_name):
         prefix = "--file-prefix=netvsc-test-%s" % uuid.uuid4().hex[:8]
-        self.cmd = (["ip", "netns", "exec", ns.name, TESTPMD] + HARNESS_EAL + [prefix]
-                    + list(eal_args)
-                    + ["--"] + HARNESS_APP)
+        self.cmd = ns.exec([TESTPMD] + HARNESS_EAL + [prefix] + list(eal_args)
+                           + ["--"] + HARNESS_APP)
         os.makedirs(LOG_DIR, exist_ok=True)
         self.log_path = os.path.join(LOG_DIR, log_name + ".log")
         self.lines = []  # (monotonic time, line)

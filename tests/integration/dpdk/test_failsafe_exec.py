@@ -28,6 +28,8 @@ import re
 import statistics
 import time
 
+import pytest
+
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _devargs
 
 from .conftest import PARSE_ERRORS
@@ -35,6 +37,8 @@ from .conftest import PARSE_ERRORS
 MAC = "00:0d:3a:03:1e:b1"
 POLL_MS = 200
 VF_LINE = "net_tap_vf,iface=dtapvf"
+
+pytestmark = pytest.mark.dpdk
 
 
 def test_exec_polls_empty_file_then_takes_the_vf(netns, testpmd, tmp_path):

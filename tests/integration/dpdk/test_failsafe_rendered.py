@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _devargs
 
 from .conftest import PARSE_ERRORS
@@ -29,6 +31,8 @@ PAIRS = [
     {"id": "synth_2", "mac": "00:0d:3a:03:1e:b2", "netvsc_name": "eth2", "vmbus_id": None,
      "driver": "hv_netvsc", "forced": False, "vf": None},
 ]
+
+pytestmark = pytest.mark.dpdk
 
 
 def test_rendered_failsafe_args_parse_and_exec(netns, testpmd, tmp_path, dpdk_version):

@@ -10,9 +10,13 @@ argument, vdev_netvsc must parse it and report that the named interface is not a
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _devargs
 
 from .conftest import PARSE_ERRORS
+
+pytestmark = pytest.mark.dpdk
 
 
 def test_vdev_netvsc_args_accepted(netns, testpmd):

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, pinned_tool, run
+from ansible_collections.hyperv.netvsc.tests.integration.fleet.harness import ROOT, pinned_tool, run
 
 
 @pytest.fixture(scope="module")

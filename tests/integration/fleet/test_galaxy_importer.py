@@ -6,11 +6,11 @@
 galaxy-importer (`python -m galaxy_importer.main ARTIFACT`) on the tarball, which runs
 ansible-doc on every plugin, ansible-lint with the production profile and the changelog
 check, configured by galaxy-importer.cfg beside this file. Its ansible-test sanity step is
-off: it needs a container engine, and stage 10 runs sanity.
+off: it needs a container engine, and the sanity-* sessions run sanity.
 
 galaxy-importer pins its own ansible-core and ansible-lint, so it runs from a venv of its own,
-$GALAXY_IMPORTER_VENV (tests/run/60-fleet.sh creates it from
-tests/requirements-galaxy-importer.txt); the build uses this venv's ansible-galaxy."""
+$GALAXY_IMPORTER_VENV (the fleet session makes it from tests/requirements/galaxy-importer.txt);
+the build uses this venv's ansible-galaxy."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import tarfile
 import pytest
 import yaml
 
-from conftest import ROOT, run, tool
+from ansible_collections.hyperv.netvsc.tests.integration.fleet.harness import ROOT, run, tool
 
 CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "galaxy-importer.cfg")
 # Where galaxy-importer looks for a changelog (loaders/collection.py).
@@ -54,7 +54,7 @@ def imported(artifact, tmp_path_factory):
     venv = os.environ.get("GALAXY_IMPORTER_VENV", "")
     python = os.path.join(venv, "bin", "python")
     if not venv or not os.access(python, os.X_OK):
-        pytest.skip("no galaxy-importer venv ($GALAXY_IMPORTER_VENV; tests/run/60-fleet.sh makes it)")
+        pytest.skip("no galaxy-importer venv ($GALAXY_IMPORTER_VENV; the fleet session makes it)")
     work = tmp_path_factory.mktemp("galaxy-importer")
     for name in ("home", "tmp", "ansible-tmp"):
         (work / name).mkdir()

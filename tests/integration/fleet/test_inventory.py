@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-from conftest import ROOT, ansible_env, demo_fleet, run, tool
+from ansible_collections.hyperv.netvsc.demo import fleet as demo_fleet
+from ansible_collections.hyperv.netvsc.tests.integration.fleet.harness import ROOT, ansible_env, run, tool
 
 # The Legacy Network Adapter (hv-gen1-01), the InfiniBand VF (az-hpc-01) and vmxnet3 are no
 # unpaired VFs; a MANA function without a driver leaves its DPDK candidate without a VF.

@@ -139,7 +139,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def chromium(args, profile, timeout=120):
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
-        pytest.skip("chromium is not installed (tests/run/60-fleet.sh installs it)")
+        pytest.skip("chromium is not installed (the fleet session installs it)")
     proc = subprocess.run([exe] + CHROMIUM_FLAGS + ["--user-data-dir=%s" % profile] + args,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)

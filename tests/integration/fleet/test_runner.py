@@ -14,7 +14,8 @@ import shutil
 
 import pytest
 
-from conftest import demo_fleet, pinned_tool, run
+from ansible_collections.hyperv.netvsc.demo import fleet as demo_fleet
+from ansible_collections.hyperv.netvsc.tests.integration.fleet.harness import pinned_tool, run
 
 # A slice of the demo fleet keeps the stage short: two managed hosts (one with a VF away),
 # one observed MANA host, one non-Hyper-V host.

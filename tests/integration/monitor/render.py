@@ -1,18 +1,11 @@
-#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright: hyperv.netvsc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Render a roles/failsafe template the way Ansible's template module does (trim_blocks).
+"""Render a roles/failsafe template the way Ansible's template module does (trim_blocks), to
+check the unit without running a playbook."""
 
-    render.py TEMPLATE OUT [name=json-value ...]
-
-Used by tests/run/40-monitor.sh and the integration tests to check the unit, udev rule and
-.network file without running a playbook.
-"""
-
-import json
-import sys
+from __future__ import annotations
 
 import jinja2
 
@@ -23,16 +16,3 @@ def render(template_path, variables):
     env = jinja2.Environment(trim_blocks=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
     return env.from_string(source).render(**variables)
-
-
-def main(argv):
-    variables = {}
-    for item in argv[3:]:
-        name, _sep, value = item.partition("=")
-        variables[name] = json.loads(value)
-    with open(argv[2], "w") as handle:
-        handle.write(render(argv[1], variables))
-
-
-if __name__ == "__main__":
-    main(sys.argv)

@@ -9,7 +9,7 @@ only ever publishes strict PCI values, so the test's exec() wraps the published 
 map.sh prints the af_packet devargs iff <state_dir>/eth1.vf is non-empty. What this proves is
 the timing contract: fail-safe keeps re-running exec() while the file is empty and defines the
 sub-device right after the monitor publishes. The product's own exec(cat …) rendering is
-tested in stage 30.
+tested in the dpdk session (tests/integration/dpdk).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ import time
 
 import pytest
 
-from conftest import MAC1, read, report, sysfs_tree, wait_for
+from ansible_collections.hyperv.netvsc.tests.integration.monitor.harness import MAC1, read, report, sysfs_tree, wait_for
 
 TESTPMD = shutil.which("dpdk-testpmd")
 
+pytestmark = pytest.mark.root
 
-@pytest.mark.skipif(TESTPMD is None, reason="dpdk-testpmd not installed (apt-get install dpdk-dev librte-net-failsafe23)")
+
+@pytest.mark.dpdk
 def test_publication_drives_failsafe_exec(world):
     ns = world.netns
     for pair in (("syn0", "syn1"), ("vf0", "vf1")):

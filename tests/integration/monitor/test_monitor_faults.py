@@ -14,9 +14,13 @@ import subprocess
 import sys
 import time
 
-from conftest import read, report, sysfs_tree
+import pytest
+
+from ansible_collections.hyperv.netvsc.tests.integration.monitor.harness import read, report, sysfs_tree
 
 FLAPS = int(os.environ.get("MONITOR_FLAPS", "2000"))
+
+pytestmark = pytest.mark.root
 
 
 def start_veth_flaps(world, count, prefix):

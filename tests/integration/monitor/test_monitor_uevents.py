@@ -11,7 +11,11 @@ import os
 import signal
 import time
 
-from conftest import MAC1, pci_address, read, sysfs_tree, wait_for
+import pytest
+
+from ansible_collections.hyperv.netvsc.tests.integration.monitor.harness import MAC1, pci_address, read, sysfs_tree, wait_for
+
+pytestmark = pytest.mark.root
 
 
 def test_vf_arrives_departs_and_moves(world):

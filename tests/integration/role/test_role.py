@@ -32,9 +32,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "fixtures"))
-import sysfs_tree  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.hyperv.netvsc.tests.fixtures import sysfs_tree
 
 HOSTS = {
     "cx5": {"case": "cx5_4nic", "vars": {
@@ -51,10 +49,10 @@ RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 
 
 def _ansible_playbook():
-    for candidate in (os.environ.get("VENV") and Path(os.environ["VENV"]) / "bin" / "ansible-playbook",
-                      Path(sys.executable).parent / "ansible-playbook"):
-        if candidate and candidate.exists():
-            return str(candidate)
+    """The ansible-playbook of the Python running the tests (the session's ansible-core)."""
+    candidate = Path(sys.executable).parent / "ansible-playbook"
+    if candidate.exists():
+        return str(candidate)
     found = shutil.which("ansible-playbook")
     if not found:
         pytest.skip("ansible-playbook not found")
@@ -62,17 +60,10 @@ def _ansible_playbook():
 
 
 class Fleet:
-    def __init__(self, base):
+    def __init__(self, base, collections):
         self.base = base
         self.playbook = _ansible_playbook()
-        collection_root = os.environ.get("COLLECTION_ROOT")
-        if collection_root:
-            collections = Path(collection_root).resolve().parents[2]
-        else:
-            collections = base / "collections"
-            (collections / "ansible_collections" / "hyperv").mkdir(parents=True)
-            (collections / "ansible_collections" / "hyperv" / "netvsc").symlink_to(REPO)
-        self.coll_root = collections / "ansible_collections" / "hyperv" / "netvsc"
+        self.coll_root = Path(collections) / "ansible_collections" / "hyperv" / "netvsc"
         inventory = {"all": {"vars": {
             "ansible_connection": "local",
             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
@@ -141,8 +132,8 @@ def _show(proc):
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    fleet = Fleet(tmp_path_factory.mktemp("role"))
+def fleet(tmp_path_factory, collections_path):
+    fleet = Fleet(tmp_path_factory.mktemp("role"), collections_path)
     yield fleet
     out = Path(os.environ.get("ROLE_TIMINGS") or fleet.base / "role-timings.json")
     out.write_text(json.dumps(fleet.timings, indent=2, sort_keys=True) + "\n")

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of _devargs: every mode, every refusal, grammar rules, env quoting round trip.
 
-Real DPDK parsing of these strings: tests/integration/dpdk/ (stage tests/run/30-dpdk.sh).
+Real DPDK parsing of these strings: tests/integration/dpdk/ (nox session dpdk).
 """
 
 from __future__ import annotations

@@ -15,8 +15,6 @@ import os
 
 import pytest
 
-from ansible.module_utils import basic
-
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations, _binding, _vfpolicy
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_pair
 from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
@@ -31,31 +29,10 @@ DRIVER_FILES = ("bind", "unbind", "new_id")
 
 # -- harness ----------------------------------------------------------------------------------
 
-class Commands:
-    """Records run_command calls; which binaries exist is configurable."""
-
-    def __init__(self, binaries=("modprobe",), overrides=""):
-        self.calls = []
-        self.binaries = set(binaries)
-        self.overrides = overrides
-
-    def run_command(self, args, **kwargs):
-        self.calls.append(list(args))
-        if args[-1] == "list-overrides":
-            return 0, self.overrides, ""
-        return 0, "", ""
-
-    def get_bin_path(self, name, *args, **kwargs):
-        return "/usr/sbin/%s" % name if name in self.binaries else None
-
-
 @pytest.fixture
-def commands(monkeypatch):
-    cmds = Commands()
-    # Bound methods of cmds are not descriptors: the AnsibleModule instance is not passed.
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", cmds.run_command)
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", cmds.get_bin_path)
-    return cmds
+def commands(fake_commands):
+    """The shared fake command runner (fixture fake_commands, tests/conftest.py)."""
+    return fake_commands
 
 
 @pytest.fixture
@@ -486,7 +463,7 @@ def test_absent_removes_driverctl_override(tmp_path, capsys, real_system):
     commands = real_system
     env = uio_env(tmp_path)
     commands.binaries.add("driverctl")
-    commands.overrides = "%s uio_hv_generic\n" % ETH1_GUID
+    commands.outputs["list-overrides"] = "%s uio_hv_generic\n" % ETH1_GUID
     result = run(capsys, env.args(netvsc=ETH1_GUID, state="absent"))
     assert result["rc"] == 0 and result["changed"] is True, result
     assert ["/usr/sbin/driverctl", "-b", "vmbus", "unset-override", ETH1_GUID] in commands.calls

@@ -9,14 +9,19 @@ import json
 
 import pytest
 
+from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
 
 def run_module(module, capsys, args, check_mode=False, diff=False):
     """Call module.main() with args; return the JSON result plus "rc" (the exit code).
 
-    warnings are plain strings.
+    warnings are plain strings. Every run starts without the warnings and deprecations of
+    earlier runs (ansible-core keeps them in process-wide lists, where identical messages
+    are merged), and a run that reports a deprecation fails the test.
     """
+    module_warnings._global_warnings.clear()
+    module_warnings._global_deprecations.clear()
     args = dict(args)
     if check_mode:
         args["_ansible_check_mode"] = True
@@ -27,6 +32,7 @@ def run_module(module, capsys, args, check_mode=False, diff=False):
             module.main()
     result = json.loads(capsys.readouterr().out)
     result["rc"] = exc.value.code
+    assert not result.get("deprecations"), result["deprecations"]
     result["warnings"] = [_message(w) for w in result.get("warnings", [])]
     return result
 
