@@ -5,7 +5,7 @@
 """Test sessions of hyperv.netvsc. ``make test`` runs them all (README, "Tests").
 
     make test                                 every session, then "summary: N passed, N failed"
-    make test STAGES="units role-2.19"        sessions by tag (stage, ansible-core version) or name
+    make test STAGES="units role-2.21"        sessions by tag (stage, ansible-core version) or name
     .nox/nox/bin/nox -l                       the sessions and their tags
 
 A session is one stage on one ansible-core version (``units-2.17``) or one stage that needs
@@ -53,12 +53,14 @@ nox.options.error_on_external_run = False
 # ansible-core version -> (lock file of its venv, controller Pythons in order of preference).
 # 2.19 shares the tool venv (ansible-lint, molecule, antsibull-*): that venv pins 2.19.
 CORES = {
+    "2.17": ("core-2.17", ("3.11", "3.12", "3.10")),
     "2.19": ("tools", ("3.11", "3.12", "3.13")),
+    "2.21": ("core-2.21", ("3.13", "3.12")),
 }
 VENV_PYTHONS = dict(CORES.values())
 VENV_PYTHONS["galaxy-importer"] = CORES["2.19"][1]
 # Oldest target Python each core supports: units also run there (module_utils: Python >= 3.8).
-OLDEST_TARGET = {"2.19": "3.8"}
+OLDEST_TARGET = {"2.17": "3.8", "2.19": "3.8", "2.21": "3.9"}
 # Molecule's nsenter connection: community.docker (and its dependency) taken from this
 # `ansible` wheel, because Galaxy is not reachable here; ansible 12.x pairs with core 2.19.
 ANSIBLE_WHEEL = "ansible==12.3.0"

@@ -5,12 +5,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
 
+from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as module_warnings
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args  # ansible-core >= 2.19
+except ImportError:  # ansible-core 2.17 and 2.18: AnsibleModule reads basic._ANSIBLE_ARGS
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 
 
 def run_module(module, capsys, args, check_mode=False, diff=False):
