@@ -19,6 +19,10 @@ a copy of the checkout at ``/tmp/hyperv-netvsc-trees-*/<session>/ansible_collect
 (collection_tree()). Every session fails on an Ansible deprecation warning (``ANSIBLE_LOG_PATH`` is read
 afterwards) and on a Python DeprecationWarning (tests/conftest.py); tests that cannot run in a
 session fail instead of skipping (``NETVSC_TESTS_STRICT=1``).
+
+Plain nox, not antsibull-nox: antsibull-nox's ansible-test sessions (sanity, units,
+integration) always pass ``--docker`` and this machine has no container engine; its lint,
+docs-check and build-import-check sessions would run, but duplicate ``lint`` and ``fleet``.
 """
 
 from __future__ import annotations
@@ -372,35 +376,34 @@ for _add in (_sanity, _units, _integration, _role):
         _add(_core)
 
 
+def root_pytest(session, debs, *args, env=None):
+    """pytest ARGS with the tool venv, as root, once the Debian packages DEBS are installed."""
+    need_root(session)
+    ensure_debs(session, *debs)
+    pytest(session, Venv(session, "tools"), *args, env=env)
+
+
 @session("monitor", ["monitor", "root"])
 def monitor(s):
     """The monitor for real: uevents in netns, faults, its unit (systemd-analyze), its udev rule."""
-    need_root(s)
-    ensure_debs(s, "iproute2", "systemd", "udev", "util-linux", "dpdk-dev", "librte-net-failsafe23")
-    venv = Venv(s, "tools")
     LOGS.mkdir(parents=True, exist_ok=True)
     report = LOGS / "monitor-figures.jsonl"
     report.write_text("")
-    pytest(s, venv, "-m", "not nspawn", "tests/integration/monitor", env={"MONITOR_REPORT": str(report)})
+    root_pytest(s, ("iproute2", "systemd", "udev", "util-linux", "dpdk-dev", "librte-net-failsafe23"),
+                "-m", "not nspawn", "tests/integration/monitor", env={"MONITOR_REPORT": str(report)})
     s.log("measured: %s" % " ".join(report.read_text().split()))
 
 
 @session("dpdk", ["dpdk", "root"])
 def dpdk(s):
     """Real DPDK 22.11 (dpdk-testpmd) on the rendered EAL arguments, in network namespaces."""
-    need_root(s)
-    ensure_debs(s, "iproute2", "dpdk-dev", "librte-net-failsafe23")
-    venv = Venv(s, "tools")
-    pytest(s, venv, "-m", "not nspawn", "tests/integration/dpdk")
+    root_pytest(s, ("iproute2", "dpdk-dev", "librte-net-failsafe23"), "-m", "not nspawn", "tests/integration/dpdk")
 
 
 @session("nspawn", ["nspawn", "root"])
 def nspawn(s):
     """Every test marked nspawn: real systemd in containers booted from cached Debian roots."""
-    need_root(s)
-    ensure_debs(s, "iproute2", "debootstrap", "systemd-container")
-    venv = Venv(s, "tools")
-    pytest(s, venv, "-m", "nspawn", "tests/integration")
+    root_pytest(s, ("iproute2", "debootstrap", "systemd-container"), "-m", "nspawn", "tests/integration")
 
 
 def molecule_collections(session, venv):
