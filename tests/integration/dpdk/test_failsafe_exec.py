@@ -52,10 +52,11 @@ def test_exec_polls_empty_file_then_takes_the_vf(netns, testpmd, tmp_path):
         _devargs.dev_subdevice("net_af_packet_syn,iface=vsyn0"),
     ])
     pmd = testpmd(netns, ["--vdev", _devargs.VDEV_NETVSC_IGNORE, "--vdev", value])
-    exec_rx = r"net_failsafe: '%s'$" % re.escape(cmd)
+    fs = re.escape(pmd.dpdk.failsafe_log)
+    exec_rx = r"%s'%s'$" % (fs, re.escape(cmd))
 
     # port started on the synthetic stand-in
-    started = pmd.wait_for(r"net_failsafe: Starting sub_device 1", timeout=45)[0][0]
+    started = pmd.wait_for(fs + "Starting sub_device 1", timeout=45)[0][0]
     runs = pmd.wait_for(exec_rx, count=6, since=started, timeout=20)
     gaps = [b[0] - a[0] for a, b in zip(runs, runs[1:])]
     median = statistics.median(gaps)
@@ -70,8 +71,8 @@ def test_exec_polls_empty_file_then_takes_the_vf(netns, testpmd, tmp_path):
     os.rename(tmp, vf_file)
     written = time.monotonic()
 
-    pmd.wait_for(r"net_failsafe: %s$" % re.escape(VF_LINE), since=written, timeout=10)
-    took = pmd.wait_for(r"net_failsafe: Starting sub_device 0", since=written, timeout=10)
+    pmd.wait_for(fs + re.escape(VF_LINE) + "$", since=written, timeout=10)
+    took = pmd.wait_for(fs + "Starting sub_device 0", since=written, timeout=10)
     pmd.wait_for(r"Switching tx_dev to preferred sub_device", since=written, timeout=10)
     print("VF stand-in started %.3fs after the state file was written" % (took[0][0] - written))
 
@@ -83,5 +84,5 @@ def test_exec_polls_empty_file_then_takes_the_vf(netns, testpmd, tmp_path):
     assert after == [], after
     for err in PARSE_ERRORS + ("Failed to apply", "Unable to synchronize"):
         assert err not in log, err
-    assert "net_failsafe: net_af_packet_syn,iface=vsyn0" in log
+    assert pmd.dpdk.failsafe_log + "net_af_packet_syn,iface=vsyn0" in log
     assert rc == 0, "testpmd exit status %s, log %s" % (rc, pmd.log_path)

@@ -48,7 +48,8 @@ def test_rendered_failsafe_args_parse_and_exec(netns, testpmd, tmp_path, dpdk_ve
     for pair in PAIRS:
         cmd = "cat %s/%s.vf" % (state_dir, pair["id"])
         # exec() re-run while the file is empty: at least 3 runs per pairing
-        pmd.wait_for(r"net_failsafe: '%s'$" % re.escape(cmd), count=3, timeout=45)
+        pmd.wait_for(r"%s'%s'$" % (re.escape(pmd.dpdk.failsafe_log), re.escape(cmd)),
+                     count=3, timeout=45)
     rc = pmd.stop()
     log = pmd.text()
     print("DPDK %s, log %s" % (dpdk_version, pmd.log_path))
@@ -60,7 +61,7 @@ def test_rendered_failsafe_args_parse_and_exec(netns, testpmd, tmp_path, dpdk_ve
         pid, mac = pair["id"], pair["mac"]
         assert "Initializing Fail-safe PMD for net_failsafe_%s" % pid in log
         # fail-safe logs the dev() definition it parsed: exactly the rendered TAP fallback
-        assert "net_failsafe: net_tap_%s,remote=%s" % (pid, pair["netvsc_name"]) in log
+        assert "%snet_tap_%s,remote=%s" % (pmd.dpdk.failsafe_log, pid, pair["netvsc_name"]) in log
         # empty state file => "no device yet", tolerated (not a parse error)
         assert "Could not read command output" in log
     assert "MAC address is 00:0D:3A:03:1E:B1" in log

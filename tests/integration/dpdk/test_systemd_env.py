@@ -1,28 +1,25 @@
 # -*- coding: utf-8 -*-
 # Copyright: hyperv.netvsc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""format_env() round trip through a real systemd (Debian 12, systemd 252, nspawn container).
+"""format_env() round trip through a real systemd: 247, 252 and 257 (Debian 11, 12 and 13
+roots booted with systemd-nspawn, tests/fixtures/nspawn.py).
 
 The EnvironmentFile written by format_env() is read by a unit whose command line uses
 `$NETVSC_EAL_ARGS` as a word of its own; the process must receive exactly render()'s argv
 (each `--vdev` value with its space and parentheses as ONE argument). `${NETVSC_EAL_ARGS}`
 is shown to give one single argument (so units must not use the braced form).
 
-Uses the Molecule helpers tests/molecule/build-root.sh (cached Debian root) and
-tests/molecule/nspawn.sh (marker nspawn: the nspawn session runs it).
+The nspawn test session runs it (marker nspawn).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _devargs
-
-from .conftest import REPO
+from ansible_collections.hyperv.netvsc.tests.fixtures import nspawn
 
 PAIRS = [{"id": "eth1", "mac": "00:0d:3a:03:1e:b1", "netvsc_name": "eth1", "driver": "hv_netvsc",
           "vf": None},
@@ -37,25 +34,18 @@ UNIT = ("[Service]\nType=oneshot\nEnvironmentFile=/rt/eal.env\nEnvironment=WHICH
 pytestmark = pytest.mark.nspawn
 
 
-@pytest.fixture
-def container(tmp_path):
-    build = os.path.join(REPO, "tests", "molecule", "build-root.sh")
-    nspawn = os.path.join(REPO, "tests", "molecule", "nspawn.sh")
-    root = subprocess.run([build], capture_output=True, text=True, timeout=1200, check=False)
-    if root.returncode != 0:
-        pytest.fail("cannot build the nspawn root: %s" % root.stderr[-500:])
-    name = "devargs-env-%d" % os.getpid()
-    out = subprocess.run([nspawn, "start", name, root.stdout.strip(), "--bind",
-                          "%s:/rt" % tmp_path, "--timeout", "60"],
-                         capture_output=True, text=True, timeout=90, check=False)
-    if out.returncode != 0:
-        pytest.fail("cannot boot an nspawn container: %s" % out.stderr[-500:])
-    info = json.loads(out.stdout.strip().splitlines()[-1])
+@pytest.fixture(params=sorted(nspawn.SUITES))
+def container(request, tmp_path):
     try:
-        yield info
+        box = nspawn.Container("devargs-env", nspawn.debian_root(request.param),
+                               binds=["%s:/rt" % tmp_path])
+        box.start()
+    except nspawn.NspawnUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield box
     finally:
-        subprocess.run([nspawn, "stop", name, str(info["nspawn_pid"]), info["cgroup"]],
-                       capture_output=True, timeout=90, check=False)
+        box.stop()
 
 
 def test_env_file_round_trip_real_systemd(container, tmp_path):
@@ -68,9 +58,7 @@ def test_env_file_round_trip_real_systemd(container, tmp_path):
         (tmp_path / ("rt-%s.service" % which)).write_text(UNIT.format(which=which, expr=expr))
     script = ("cp /rt/rt-*.service /etc/systemd/system/ && systemctl daemon-reload && "
               "systemctl start rt-split.service rt-braced.service rt-tricky.service")
-    done = subprocess.run(["nsenter", "-t", str(container["pid"]), "-a", "sh", "-c", script],
-                          capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr
+    container.sh(script)
     print(env, end="")
 
     def got(which):
