@@ -127,6 +127,7 @@ log "apt-get install ${EXTRA[*]}"
 printf '#!/bin/sh\nexit 101\n' >"$TMP/usr/sbin/policy-rc.d"
 chmod 0755 "$TMP/usr/sbin/policy-rc.d"
 touch "$TMP/etc/resolv.conf"
+# shellcheck disable=SC2016  # $1 and $@ expand in the inner sh, not here
 unshare --mount --propagation private -- sh -euc '
     root=$1; shift
     mount -t proc proc "$root/proc"

@@ -103,13 +103,33 @@ def main():
             for name in names:
                 path = os.path.join(base, name)
                 out["files"][path] = read(path)
+    # The release under test: Debian codename, systemd's and Python's versions.
+    release = dict(line.split("=", 1) for line in (read("/etc/os-release") or "").splitlines()
+                   if "=" in line)
+    found = re.match(r"systemd (\d+)", run(["systemctl", "--version"])["stdout"])
+    out["versions"] = {"debian": release.get("VERSION_CODENAME", "").strip('"'),
+                       "systemd": int(found.group(1)) if found else None,
+                       "python": "%d.%d" % sys.version_info[:2]}
+    # Scored as loaded by the container's systemd (what runs), not --offline=yes: systemd 247
+    # (Debian 11) has no --offline.
     out["security"] = None
-    if os.path.isfile(UNIT_PATH):
-        sec = run(["systemd-analyze", "security", "--offline=yes", UNIT_PATH])
+    if out["show"].get("LoadState") == "loaded":
+        sec = run(["systemd-analyze", "security", UNIT])
         found = re.search(r"Overall exposure level for \S+: ([0-9.]+) (\S+)", sec["stdout"])
         out["security"] = {"rc": sec["rc"], "exposure": float(found.group(1)) if found else None,
                            "verdict": found.group(2) if found else None,
                            "tail": sec["stdout"].splitlines()[-3:], "stderr": sec["stderr"][-500:]}
+    # What this systemd says about the installed unit file: directives it does not know, and
+    # anything else (bad values, missing binaries).
+    out["unit_verify"] = None
+    if os.path.isfile(UNIT_PATH):
+        ver = run(["systemd-analyze", "verify", UNIT_PATH])
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in
+                 (ver["stdout"] + ver["stderr"]).splitlines() if line.strip()]
+        unknown = [re.search(r"Unknown key name '(\w+)'", line) for line in lines]
+        out["unit_verify"] = {"rc": ver["rc"],
+                              "unknown_directives": sorted(m.group(1) for m in unknown if m),
+                              "other": [line for line, m in zip(lines, unknown) if not m]}
     changed = []
     if os.path.exists(baseline):
         for top, xdev in (("/", True), ("/run", False), ("/tmp", False)):
