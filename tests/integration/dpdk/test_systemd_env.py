@@ -36,12 +36,11 @@ pytestmark = pytest.mark.nspawn
 
 @pytest.fixture(params=sorted(nspawn.SUITES))
 def container(request, tmp_path):
-    try:
-        box = nspawn.Container("devargs-env", nspawn.debian_root(request.param),
-                               binds=["%s:/rt" % tmp_path])
-        box.start()
-    except nspawn.NspawnUnavailable as exc:
-        pytest.skip(str(exc))
+    reason = nspawn.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    box = nspawn.Container("devargs-env", nspawn.debian_root(request.param),
+                           binds=["%s:/rt" % tmp_path]).start()
     try:
         yield box
     finally:
