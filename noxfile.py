@@ -396,16 +396,19 @@ def monitor(s):
 
 @session("dpdk", ["dpdk", "root"])
 def dpdk(s):
-    """Real DPDK on the rendered EAL arguments, in network namespaces: Debian 12's 22.11 on the
-    host and Debian 13's 24.11 in the cached trixie root (built with debootstrap on first use)."""
+    """Real DPDK 22.11 (host) and 24.11 (Debian 13 root) on the rendered EAL arguments, in netns.
+
+    24.11 runs inside the cached trixie root (tests/molecule/build-root.sh, debootstrap on
+    first use)."""
     root_pytest(s, ("iproute2", "dpdk-dev", "librte-net-failsafe23", "debootstrap"),
                 "-m", "not nspawn", "tests/integration/dpdk")
 
 
 @session("nspawn", ["nspawn", "root"])
 def nspawn(s):
-    """Every test marked nspawn: real systemd in containers booted from cached Debian 11, 12
-    and 13 roots (the EAL EnvironmentFile round trip, networkd and NetworkManager as consumers)."""
+    """Every test marked nspawn: real systemd in containers of cached Debian 11, 12 and 13 roots.
+
+    The EAL EnvironmentFile round trip; networkd and NetworkManager as consumers."""
     root_pytest(s, ("iproute2", "debootstrap", "systemd-container"), "-m", "nspawn", "tests/integration")
 
 
