@@ -394,6 +394,13 @@ def monitor(s):
     s.log("measured: %s" % " ".join(report.read_text().split()))
 
 
+@session("guard", ["guard", "root"])
+def guard(s):
+    """The management guard on the real kernel (bridge, macvlan, routes, rules, nexthop objects)
+    and a real sshd in a network namespace (tests/fixtures/sshd_netns.py)."""
+    root_pytest(s, ("iproute2", "openssh-server", "openssh-client"), "tests/integration/guard")
+
+
 @session("dpdk", ["dpdk", "root"])
 def dpdk(s):
     """Real DPDK 22.11 (host) and 24.11 (Debian 13 root) on the rendered EAL arguments, in netns.

@@ -4,7 +4,7 @@
 """The management guard on fixture trees with their simulated network, and on a fake kernel.
 
 The real kernel (bridges, macvlan, routes, rules, a real sshd in a network namespace) is
-tested in tests/integration/guard (stage 40).
+tested in tests/integration/guard (nox session guard).
 """
 
 from __future__ import annotations

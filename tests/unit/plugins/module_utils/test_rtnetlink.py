@@ -4,7 +4,7 @@
 """rtnetlink parsing on hand-made messages (uapi layouts) and unprivileged dumps of this kernel.
 
 Routes, rules, bridges and macvlans made for the purpose are tested as root in
-tests/integration/guard (stage 40).
+tests/integration/guard (nox session guard).
 """
 
 from __future__ import annotations
