@@ -396,8 +396,7 @@ def monitor(s):
 
 @session("guard", ["guard", "root"])
 def guard(s):
-    """The management guard on the real kernel (bridge, macvlan, routes, rules, nexthop objects)
-    and a real sshd in a network namespace (tests/fixtures/sshd_netns.py)."""
+    """The management guard on the real kernel and a real sshd in network namespaces."""
     root_pytest(s, ("iproute2", "openssh-server", "openssh-client"), "tests/integration/guard")
 
 
