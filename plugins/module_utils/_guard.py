@@ -99,19 +99,29 @@ def _matches(state, name, ifindex):
     return link is not None and (link.ifindex is None or ifindex is None or link.ifindex == ifindex)
 
 
-def _verdict(key, iface, state, uppers, held, real):
-    reasons, starts = [], []
+def _own_devices(iface):
+    """The NetVSC's netdev and its VF, by name (a NetVSC bound to uio_hv_generic has none)."""
+    return [record["name"] for record in (iface, iface["vf"]) if record and record["name"]]
+
+
+def _starts(key, iface, state, real):
+    """([(device, label)] to walk up from, [reasons for the ones the kernel lacks])."""
+    starts, reasons = [], []
     vf = iface["vf"]
-    for record, label in ((iface if iface["name"] else None, iface["name"]),
-                          (vf, vf and "%s's VF %s" % (key, vf["name"]))):
-        if record is None:
+    for record, label in ((iface, iface["name"]), (vf, vf and "%s's VF %s" % (key, vf["name"]))):
+        if not record or not record["name"]:
             continue
         if _matches(state, record["name"], record["ifindex"]):
             starts.append((record["name"], label))
         elif real:
             reasons.append("%s (ifindex %s) is not in the kernel's link table under that name and "
                            "index: it changed since the scan" % (label, record["ifindex"]))
-    devices = [record["name"] for record in (iface, vf) if record and record["name"]]
+    return starts, reasons
+
+
+def _walk(starts, uppers):
+    """Yield (device, label of its start, path up to it) breadth first, each device once, so
+    that the path reported is a shortest one and starts from the NetVSC when it can."""
     seen = set()
     queue = collections.deque((name, label, ()) for name, label in starts)
     while queue:
@@ -119,20 +129,24 @@ def _verdict(key, iface, state, uppers, held, real):
         if name in seen:
             continue
         seen.add(name)
+        yield name, label, path
+        queue.extend((upper, label, path + ((relation, upper),)) for upper, relation in uppers.get(name, ()))
+
+
+def _verdict(key, iface, state, uppers, held, real):
+    starts, reasons = _starts(key, iface, state, real)
+    devices, traffic = _own_devices(iface), False
+    for name, label, path in _walk(starts, uppers):
         if name not in devices:
             devices.append(name)
         reasons.extend(_sentence(label, path, holding, state.links) for holding in held.get(name, ()))
-        queue.extend((upper, label, path + ((relation, upper),))
-                     for upper, relation in uppers.get(name, ()) if upper not in seen)
-    traffic = any(not _netstate.is_link_local(address)
-                  for name in seen for address in state.addresses.get(name, ()))
+        traffic = traffic or any(not _netstate.is_link_local(a) for a in state.addresses.get(name, ()))
     return Verdict(bool(reasons), traffic, tuple(reasons), tuple(devices))
 
 
 def _unknown(key, iface, problem):
-    devices = tuple(record["name"] for record in (iface, iface["vf"]) if record and record["name"])
     reason = "the guard cannot tell whether %s carries management traffic: %s" % (key, problem)
-    return Verdict(True, True, (reason,), devices)
+    return Verdict(True, True, (reason,), tuple(_own_devices(iface)))
 
 
 def assess(snapshot, sysfs_root="/sys", environ=None, proc="/proc"):
