@@ -10,7 +10,8 @@ ANSIBLE_CALLBACKS_ENABLED=netvsc_count; the JSON goes to $NETVSC_COUNT_OUT at th
  "tasks": [{"name": ..., "action": ..., "seconds": wall time from start to last result}]}
 "modules" counts results that ran a module on the host (ok/changed/failed, loop items
 included, not skipped, and not controller-only actions such as set_fact, debug, assert,
-include_tasks or the role's argument validation).
+include_tasks, the role's argument validation or hyperv.netvsc.netvsc_role_vars, an action
+plugin that runs on the controller only).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ CONTROLLER_ACTIONS = frozenset((
     "ansible.builtin.fail", "ansible.builtin.meta", "ansible.builtin.include_tasks",
     "ansible.builtin.import_tasks", "ansible.builtin.include_role", "ansible.builtin.import_role",
     "ansible.builtin.include_vars", "ansible.builtin.add_host", "ansible.builtin.group_by",
-    "ansible.builtin.set_stats"))
+    "ansible.builtin.set_stats", "hyperv.netvsc.netvsc_role_vars"))
 
 
 class CallbackModule(CallbackBase):
@@ -69,12 +70,13 @@ class CallbackModule(CallbackBase):
         if self._current is not None:
             self._current["seconds"] = round(time.monotonic() - self._current["_start"], 3)
 
-    def v2_playbook_on_task_start(self, task, is_conditional):
+    def v2_playbook_on_task_start(self, task, is_conditional=False):
         self._current = {"name": task.get_name(), "action": task.action, "_start": time.monotonic(),
                          "seconds": 0.0}
         self.tasks.append(self._current)
 
-    v2_playbook_on_handler_task_start = v2_playbook_on_task_start
+    def v2_playbook_on_handler_task_start(self, task):
+        self.v2_playbook_on_task_start(task)
 
     def v2_runner_on_ok(self, result):
         self._count(result, "ok")
