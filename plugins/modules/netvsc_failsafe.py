@@ -113,6 +113,15 @@ options:
       - Name (or gid) of the group that should own O(dest) and the O(args_dir) files.
       - Needs O(dest) or O(args_dir).
     type: str
+  declarations:
+    description:
+      - Render these pairing declarations (as RV(hyperv.netvsc.netvsc_pair#module:pairs[].declaration)
+        returns them) instead of reading O(config_dir); each is checked like a file. In check
+        mode a preceding M(hyperv.netvsc.netvsc_pair) wrote nothing, so this renders what a
+        real run writes.
+      - An empty list renders no arguments at all (and O(args_dir) then holds no C(.args) file).
+    type: list
+    elements: dict
   format:
     description:
       - Format of RV(content).
@@ -428,6 +437,7 @@ def main():
             dest_mode=dict(type="raw"),
             owner=dict(type="str"),
             group=dict(type="str"),
+            declarations=dict(type="list", elements="dict"),
             manifest=dict(type="path"),
             config_dir=dict(type="path", default=decls.DEFAULT_CONFIG_DIR),
             sysfs_root=dict(type="path", default="/sys"),
@@ -440,7 +450,16 @@ def main():
     if attributes and not (params["dest"] or params["args_dir"]):
         module.fail_json(msg="%s: only with dest or args_dir (they apply to the files this "
                          "module writes)" % ", ".join(attributes))
-    declarations, errors = decls.load_all(params["config_dir"])
+    given = params["declarations"] is not None
+    if given:
+        try:
+            declarations = [decls.validate(d, "declarations[%d]" % i)
+                            for i, d in enumerate(params["declarations"])]
+        except decls.DeclarationError as exc:
+            module.fail_json(msg=str(exc))
+        errors = []
+    else:
+        declarations, errors = decls.load_all(params["config_dir"])
     for error in errors:
         module.warn("skipping an invalid pairing declaration: %s" % error)
     snapshot = scan(params["sysfs_root"], known_macs=decls.known_macs(declarations))
@@ -449,7 +468,7 @@ def main():
                          % params["sysfs_root"])
     for warning in snapshot.warnings:
         module.warn(warning)
-    if not declarations:
+    if not declarations and not given:
         module.fail_json(msg="no valid pairing declarations in %s; declare pairings with "
                          "hyperv.netvsc.netvsc_pair first" % params["config_dir"], errors=errors)
     try:

@@ -4,17 +4,19 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Integration tests of roles/failsafe and the playbooks, driving ansible-playbook.
 
-Four simulated hosts run with the local connection, each with its own sysfs fixture tree
-(netvsc_sysfs_root) and sandbox root (netvsc_root_dir), netvsc_manage_services: false:
+Four simulated hosts run with the local connection and gather_facts: false, each with its own
+sysfs fixture tree and simulated network (netvsc_sysfs_root: routes, addresses, connections
+for the management guard) and sandbox root (netvsc_root_dir), netvsc_manage_services: false:
 
-  cx5       cx5_4nic (eth0 = routed management NIC, default route simulated), mode failsafe
-  servicing vf_absent_servicing (eth1 has no VF), no simulated facts: the role gathers them
-  mlx4      mlx4_old_kernel, mode vdev_netvsc, ansible_host = eth0's address
+  cx5       cx5_4nic (eth0 holds the default route: the guard's management NIC), mode failsafe
+  servicing vf_absent_servicing (eth1 has no VF)
+  mlx4      mlx4_old_kernel, mode vdev_netvsc
   kvm       kvm_virtio (not Hyper-V)
 
 The tests run in file order (one fleet, one story): check mode from clean, first run,
-published state, second run, diff, refusals, facts playbook, teardown. Wall times per host are
-written to $ROLE_TIMINGS (default <tmp>/role-timings.json) and printed.
+published state, second run (and its module count), diff, refusals, inputs people paste,
+facts playbook, teardown; then teardown next to user files in a sandbox of its own. Wall times
+per host are written to $ROLE_TIMINGS (default <tmp>/role-timings.json) and printed.
 """
 
 from __future__ import annotations
@@ -35,14 +37,12 @@ import pytest
 from ansible_collections.hyperv.netvsc.tests.fixtures import sysfs_tree
 
 HOSTS = {
-    "cx5": {"case": "cx5_4nic", "vars": {
-        "sim_facts": {"default_ipv4": {"interface": "eth0", "address": "10.0.0.5"}},
-        "ansible_host": "10.0.0.5"}},
+    "cx5": {"case": "cx5_4nic", "vars": {}},
     "servicing": {"case": "vf_absent_servicing", "vars": {}},
-    "mlx4": {"case": "mlx4_old_kernel", "vars": {
-        "sim_facts": {}, "ansible_host": "10.240.0.102", "netvsc_mode": "vdev_netvsc"}},
-    "kvm": {"case": "kvm_virtio", "vars": {"sim_facts": {}}},
+    "mlx4": {"case": "mlx4_old_kernel", "vars": {"netvsc_mode": "vdev_netvsc"}},
+    "kvm": {"case": "kvm_virtio", "vars": {}},
 }
+MAX_RERUN_MODULES = 6  # issue 10: a no-change rerun, whatever the number of pairings
 HYPERV = ["cx5", "servicing", "mlx4"]
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
                    r"\s+skipped=(\d+)", re.M)
@@ -81,7 +81,10 @@ class Fleet:
             inventory["all"]["hosts"][name] = hostvars
         self.inventory = base / "inventory.json"
         self.inventory.write_text(json.dumps(inventory, indent=2))
+        self.count = base / "count.json"
         self.env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections),
+                        ANSIBLE_CALLBACK_PLUGINS=str(self.coll_root / "benchmarks" / "callback_plugins"),
+                        ANSIBLE_CALLBACKS_ENABLED="netvsc_count", NETVSC_COUNT_OUT=str(self.count),
                         ANSIBLE_INJECT_FACT_VARS="false", ANSIBLE_NOCOLOR="1",
                         ANSIBLE_FORCE_COLOR="0", ANSIBLE_HOST_KEY_CHECKING="false",
                         ANSIBLE_RETRY_FILES_ENABLED="false",
@@ -93,12 +96,10 @@ class Fleet:
     def root(self, host):
         return self.base / host / "root"
 
-    def run(self, playbook="site.yml", *args, limit=None, check=False, diff=False,
-            extra=None, sim=True):
-        argv = [self.playbook, "-i", str(self.inventory)]
-        if sim:
-            argv.append(str(Path(__file__).parent / "sim_facts.yml"))
-        argv += [str(self.coll_root / "playbooks" / playbook), "-e", "netvsc_target=all"]
+    def run(self, playbook="site.yml", *args, limit=None, check=False, diff=False, extra=None,
+            inventory=None):
+        argv = [self.playbook, "-i", str(inventory or self.inventory),
+                str(self.coll_root / "playbooks" / playbook), "-e", "netvsc_target=all"]
         if limit:
             argv += ["--limit", limit]
         if check:
@@ -116,15 +117,18 @@ class Fleet:
         proc.recap = {m.group(1): dict(zip(("ok", "changed", "unreachable", "failed", "skipped"),
                                            map(int, m.groups()[1:])))
                       for m in RECAP.finditer(proc.stdout)}
+        proc.modules = ({h: c["modules"] for h, c in json.loads(self.count.read_text())["hosts"].items()}
+                        if self.count.exists() else {})
         return proc
 
-    def files(self, host):
-        """{relative path: sha256} of every file below a host's sandbox root."""
-        root = self.root(host)
+    def files(self, host, root=None):
+        """{relative path: sha256} of every file below a host's sandbox root, but the
+        monitor's state.json (its updated_at is a heartbeat that every --once run renews)."""
+        root = root or self.root(host)
         if not root.exists():
             return {}
         return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(root.rglob("*")) if p.is_file() or p.is_symlink()}
+                for p in sorted(root.rglob("*")) if (p.is_file() or p.is_symlink()) and p.name != "state.json"}
 
 
 def _show(proc):
@@ -243,12 +247,13 @@ def test_second_run_changes_nothing(fleet, host):
     before = fleet.files(host)
     proc = fleet.run(limit=host)
     fleet.timings.setdefault(host, {})["second_run"] = round(proc.elapsed, 2)
+    fleet.timings[host]["rerun_modules"] = proc.modules[host]
     assert proc.returncode == 0, _show(proc)
     assert proc.recap[host]["changed"] == 0, _show(proc)
-    after = fleet.files(host)
-    before.pop("run/netvsc/state.json", None)  # updated_at is the monitor's heartbeat
-    after.pop("run/netvsc/state.json", None)
-    assert after == before
+    # No setup, no facts module, one netvsc_pair call whatever the number of pairings: 5
+    # module runs (netvsc_pair, netvsc_files, copy, the --once run, netvsc_failsafe).
+    assert proc.modules[host] == (1 if host == "kvm" else 5) <= MAX_RERUN_MODULES, proc.modules
+    assert fleet.files(host) == before
 
 
 def test_check_mode_after_deploy_changes_nothing(fleet):
@@ -274,31 +279,79 @@ def test_a_pairing_dropped_from_the_list_is_removed(fleet):
 
 
 def test_management_nic_refused_when_named(fleet):
+    """The guard (the simulated network: eth0 holds the default route) refuses eth0, force
+    alone does not help, and nothing is changed for eth1 either; allow_management lets it
+    through (check mode: nothing written)."""
     before = fleet.files("cx5")
-    proc = fleet.run(limit="cx5", extra={"netvsc_interfaces": ["eth1", "eth0"]})
-    assert proc.returncode != 0
-    assert proc.recap["cx5"]["failed"] == 1 and proc.recap["cx5"]["changed"] == 0
-    assert "Refusing eth0: it carries the management connection (default route" in proc.stdout
-    assert fleet.files("cx5").keys() == before.keys()
-    # By the address Ansible connects to (ansible_host), on a host without a default route.
-    proc = fleet.run(limit="mlx4", extra={"netvsc_interfaces": ["00:0d:3a:1d:66:d4"]})
+    for item in ("eth0", {"name": "eth0", "force": True}):
+        proc = fleet.run(limit="cx5", extra={"netvsc_interfaces": ["eth1", item]})
+        assert proc.returncode != 0
+        assert proc.recap["cx5"]["failed"] == 1 and proc.recap["cx5"]["changed"] == 0
+        assert ("Refusing 1 of 2 pairings, nothing was changed: eth0: eth0 holds the IPv4 default "
+                "route (table main); set allow_management: true on its item if you really mean it."
+                in proc.stdout), _show(proc)
+        assert fleet.files("cx5") == before
+    proc = fleet.run(limit="mlx4", extra={"netvsc_interfaces": ["00-0D-3A-1D-66-D4"]})  # eth0
     assert proc.recap["mlx4"]["failed"] == 1 and proc.recap["mlx4"]["changed"] == 0
-    assert "the address Ansible connects to" in proc.stdout
-    # A NetVSC with addresses that is not the management one needs force (none here), and
-    # allow_management lets the named management NIC through (check mode: nothing written).
+    assert "eth0 holds the IPv4 default route" in proc.stdout
     proc = fleet.run(limit="cx5", check=True,
                      extra={"netvsc_interfaces": [{"name": "eth0", "allow_management": True}]})
     assert proc.returncode == 0, _show(proc)
     assert proc.recap["cx5"]["changed"] > 0
-    assert fleet.files("cx5").keys() == before.keys()
+    assert fleet.files("cx5") == before
 
 
 def test_not_a_netvsc_is_refused_before_any_change(fleet):
     before = fleet.files("cx5")
     proc = fleet.run(limit="cx5", extra={"netvsc_interfaces": ["eth1", "enP2969s1"]})
     assert proc.recap["cx5"]["failed"] == 1 and proc.recap["cx5"]["changed"] == 0, _show(proc)
-    assert "VF of eth0" in proc.stdout or "enP2969s1" in proc.stdout
+    assert "enP2969s1 is the VF of eth0; pass eth0" in proc.stdout
     assert fleet.files("cx5") == before
+
+
+def test_inputs_people_paste(fleet):
+    """A string where a list is expected and MACs as Azure shows them are accepted (the same
+    pairings, nothing changes); a misspelt variable, an unknown item key and a system
+    directory are refused before anything runs on the host."""
+    before = fleet.files("cx5")
+    proc = fleet.run(limit="cx5", extra={"netvsc_interfaces": "eth1, 00-0D-3A-03-18-C9 000d3a0319f7"})
+    assert proc.returncode == 0 and proc.recap["cx5"]["changed"] == 0, _show(proc)
+    refusals = [
+        ({"netvsc_interface": ["eth1"]},
+         "netvsc_interface is not a variable of the hyperv.netvsc.failsafe role; did you mean "
+         "netvsc_interfaces?"),
+        ({"netvsc_interfaces": [{"name": "eth1", "allow_managment": True}]},
+         "netvsc_interfaces item 1 has unknown keys allow_managment"),
+        ({"netvsc_config_dir": "/etc"},
+         "netvsc_config_dir must not be the system directory /etc on its own"),
+        ({"netvsc_monitor_lib_dir": "/usr/local/lib/"},
+         "netvsc_monitor_lib_dir must not be the system directory /usr/local/lib on its own"),
+        ({"netvsc_eal_dir": "/etc/netvsc/../ssh"}, "netvsc_eal_dir '/etc/netvsc/../ssh' must not contain '..'"),
+    ]
+    for extra, message in refusals:
+        proc = fleet.run(limit="cx5", extra=extra)
+        assert proc.recap["cx5"]["failed"] == 1 and proc.recap["cx5"]["changed"] == 0, _show(proc)
+        assert message in proc.stdout, _show(proc)
+        assert proc.modules["cx5"] == 0  # refused on the controller: nothing ran on the host
+    assert fleet.files("cx5") == before
+
+
+def test_check_mode_and_diff_are_exact(fleet):
+    """--check --diff changes no byte of the sandbox, and shows what the real run then writes."""
+    extra = {"netvsc_interfaces": ["eth2", "eth1"], "netvsc_mode": "vdev_netvsc"}
+    before = fleet.files("cx5")
+    check = fleet.run(limit="cx5", check=True, diff=True, extra=extra)
+    assert check.returncode == 0 and check.recap["cx5"]["changed"] > 0, _show(check)
+    assert fleet.files("cx5") == before
+    planned = 'NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,iface=eth2 --vdev net_vdev_netvsc1,iface=eth1"'
+    assert "+" + planned in check.stdout, _show(check)
+    assert "000d3a0319f7.json (absent)" in check.stdout  # eth3's declaration goes
+    real = fleet.run(limit="cx5", extra=extra)
+    assert real.returncode == 0, _show(real)
+    assert _read(fleet, "cx5", "etc/netvsc/eal.env") == planned + "\n"
+    assert fleet.run(limit="cx5", check=True, diff=True, extra=extra).recap["cx5"]["changed"] == 0
+    restore = fleet.run(limit="cx5")
+    assert restore.returncode == 0 and sorted(fleet.files("cx5")) == sorted(before)
 
 
 def test_non_hyperv_fails_when_asked(fleet):
@@ -309,7 +362,7 @@ def test_non_hyperv_fails_when_asked(fleet):
 
 def test_facts_playbook_prints_one_table(fleet):
     before = {host: fleet.files(host) for host in HOSTS}
-    proc = fleet.run("facts.yml", sim=False)
+    proc = fleet.run("facts.yml")
     assert proc.returncode == 0, _show(proc)
     assert all(r["changed"] == 0 for r in proc.recap.values())
     assert re.search(r"cx5\s+eth1\s+enP\S+\s+a2a3:00:02\.0\s+mlx5\s+kernel\s+000d3a031eb1: a2a3:00:02\.0",
@@ -326,7 +379,56 @@ def test_teardown_leaves_no_role_files(fleet):
     assert proc.returncode == 0, _show(proc)
     for host in HYPERV:
         assert proc.recap[host]["changed"] > 0
-        assert fleet.files(host) == {}, host
+        # Everything the collection made went, the sandbox root included (the first run made it).
+        assert not fleet.root(host).exists(), sorted(fleet.root(host).rglob("*"))
     proc = fleet.run("teardown.yml")
     assert proc.returncode == 0, _show(proc)
     assert all(r["changed"] == 0 for r in proc.recap.values()), _show(proc)
+
+
+USER_FILES = {
+    "etc/hostname": "box\n",
+    "etc/ssh/sshd_config": "Port 22\n",
+    "etc/netvsc-custom/README": "the user's, next to the declarations\n",
+    "usr/local/lib/libuser.so": "elf",
+    "usr/local/lib/tools/helper": "#!/bin/sh\n",
+    "run/lock/user.lock": "",
+}
+
+
+def test_teardown_keeps_every_file_the_collection_did_not_write(fleet, tmp_path):
+    """A sandbox root that holds the user's files where the collection writes: the config and
+    EAL directory is a user directory (/etc/netvsc-custom), the monitor goes into an existing
+    one (/usr/local/lib/tools). /etc and /usr/local/lib themselves are refused. Teardown
+    removes every file and directory the collection made, and nothing else."""
+    sysfs, root = tmp_path / "sys", tmp_path / "root"
+    spec = sysfs_tree.CASES["cx5_4nic"]
+    sysfs_tree.build(spec, str(sysfs))
+    sysfs_tree.write_simulated_network(spec, str(sysfs))
+    for rel, text in USER_FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    user = fleet.files("custom", root)
+    dirs = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir())
+    inventory = json.loads(fleet.inventory.read_text())
+    inventory["all"]["hosts"] = {"custom": {
+        "netvsc_sysfs_root": str(sysfs), "netvsc_root_dir": str(root), "ansible_host": "127.0.0.1",
+        "netvsc_config_dir": "/etc/netvsc-custom", "netvsc_eal_dir": "/etc/netvsc-custom",
+        "netvsc_monitor_lib_dir": "/usr/local/lib/tools", "netvsc_state_dir": "/run/netvsc-custom"}}
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(inventory))
+    for extra in ({"netvsc_config_dir": "/etc"}, {"netvsc_monitor_lib_dir": "/usr/local/lib"}):
+        proc = fleet.run(inventory=path, extra=extra)
+        assert proc.recap["custom"]["failed"] == 1 and "must not be the system directory" in proc.stdout
+        assert fleet.files("custom", root) == user
+    proc = fleet.run(inventory=path)
+    assert proc.returncode == 0, _show(proc)
+    written = set(fleet.files("custom", root)) - set(user)
+    assert "etc/netvsc-custom/000d3a031eb1.json" in written and "etc/netvsc-custom/eal.env" in written
+    assert "usr/local/lib/tools/netvsc-monitor.pyz" in written and (root / "run/netvsc-custom/state.json").is_file()
+    proc = fleet.run("teardown.yml", inventory=path)
+    assert proc.returncode == 0 and proc.recap["custom"]["changed"] > 0, _show(proc)
+    assert fleet.files("custom", root) == user
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir()) == dirs
+    again = fleet.run("teardown.yml", inventory=path)
+    assert again.returncode == 0 and again.recap["custom"]["changed"] == 0, _show(again)

@@ -224,14 +224,19 @@ def test_not_hyperv(tmp_path, capsys, commands):
     assert not env.config_dir.exists()
 
 
-def test_addresses_refused_unless_forced(env, capsys):
-    result = run(capsys, env.args(netvsc="eth0"))
-    assert_refused(env, result, "eth0 has addresses 10.0.0.5/24: it carries traffic, maybe your "
-                                "management connection; refusing (force: true to override)")
-    assert not env.config_dir.exists()
-    forced = run(capsys, env.args(netvsc="eth0", force=True))
-    assert forced["rc"] == 0 and forced["changed"] is True
-    assert forced["pair"]["declaration"]["force"] is True
+def test_management_refused_unless_allowed_and_force_is_not_enough(env, capsys):
+    for args in (dict(netvsc="eth0"), dict(netvsc="eth0", force=True)):
+        result = run(capsys, env.args(**args))
+        assert_refused(env, result, "Refusing eth0, nothing was changed: eth0 holds the IPv4 default "
+                                    "route (table main); set allow_management: true on its item if "
+                                    "you really mean it.")
+        assert result["refused"] == [{"netvsc": "eth0", "reasons": [
+            "eth0 holds the IPv4 default route (table main); set allow_management: true on its item "
+            "if you really mean it"]}]
+        assert not env.config_dir.exists()
+    allowed = run(capsys, env.args(netvsc="eth0", allow_management=True))
+    assert allowed["rc"] == 0 and allowed["changed"] is True
+    assert allowed["pair"]["declaration"]["force"] is True
 
 
 def test_require_vf_waits_and_says_how_long(tmp_path, capsys, commands, monkeypatch):
@@ -291,19 +296,18 @@ def test_id_used_by_another_netvsc(env, capsys):
     run(capsys, env.args(netvsc="eth2", id="dpdk0"))
     before = env.declarations()
     result = run(capsys, env.args(netvsc="eth1", id="dpdk0"))
-    assert_refused(env, result, "pairing id dpdk0 is already used in %s for another NetVSC, eth2"
-                   % (env.config_dir / "dpdk0.json"))
+    assert_refused(env, result, "pairing id dpdk0 is declared for another NetVSC (MAC 00:0d:3a:03:18:c9, "
+                                "VMBus 000d3a03-18c9-000d-3a03-18c9000d3a03); choose another id")
     assert env.declarations() == before
 
 
 def test_netvsc_declared_under_another_id(env, capsys):
     run(capsys, env.args(netvsc="eth1", id="dpdk0"))
     result = run(capsys, env.args(netvsc="eth1", id="dpdk1"))
-    assert_refused(env, result, "eth1 is already declared as pairing dpdk0 in %s"
-                   % (env.config_dir / "dpdk0.json"))
+    assert_refused(env, result, "eth1 is already declared as pairing dpdk0; use id: dpdk0")
     assert list(env.declarations()) == ["dpdk0.json"]
-    default = run(capsys, env.args(netvsc="eth1"))
-    assert "already declared as pairing dpdk0" in default["msg"]
+    default = run(capsys, env.args(netvsc="eth1"))  # without an id, the declared one is kept
+    assert default["rc"] == 0 and default["changed"] is False and default["pair"]["id"] == "dpdk0"
 
 
 def test_bad_id(env, capsys):
@@ -338,7 +342,7 @@ def test_absent_removes_declaration(env, capsys):
 def test_absent_with_id_of_another_netvsc_refused(env, capsys):
     run(capsys, env.args(netvsc="eth2", id="dpdk0"))
     result = run(capsys, env.args(netvsc="eth1", id="dpdk0", state="absent"))
-    assert_refused(env, result, "pairing dpdk0 (%s) declares eth2" % (env.config_dir / "dpdk0.json"))
+    assert_refused(env, result, "pairing dpdk0 (%s) declares MAC 00:0d:3a:03:18:c9" % (env.config_dir / "dpdk0.json"))
     assert list(env.declarations()) == ["dpdk0.json"]
 
 
@@ -394,8 +398,8 @@ def test_uio_binding_driverctl_persistence(env, capsys, real_system):
 
 
 def test_uio_refused_on_netvsc_with_addresses(env, capsys, commands):
-    result = run(capsys, env.args(netvsc="eth0", driver="uio_hv_generic"))
-    assert_refused(env, result, "eth0 has addresses 10.0.0.5/24")
+    result = run(capsys, env.args(netvsc="eth0", driver="uio_hv_generic", force=True))
+    assert_refused(env, result, "eth0 holds the IPv4 default route")
     assert commands.calls == [] and not env.udev_dir.exists()
 
 
@@ -593,10 +597,9 @@ def test_uio_bound_netvsc_without_a_recorded_mac_is_refused(tmp_path, capsys, co
                  dict(netvsc=ETH1_GUID, id=ETH1_ID, driver="uio_hv_generic")):
         result = run(capsys, env.args(**args))
         assert result["rc"] == 1 and result["failed"] is True, result
-        assert result["msg"].startswith("the MAC of %s is unknown: it is bound to uio_hv_generic "
-                                        "and has no netdev" % ETH1_GUID)
+        assert result["msg"].startswith("Refusing %s, nothing was changed: the MAC of %s is unknown: it is "
+                                        "bound to uio_hv_generic and has no netdev" % (ETH1_GUID, ETH1_GUID))
         assert "echo %s > /sys/bus/vmbus/drivers/uio_hv_generic/unbind" % ETH1_GUID in result["msg"]
-        assert result["msg"].endswith("Nothing was changed.")
     assert not env.config_dir.exists() and env.policy() == {} and env.written() == {}
     assert [call for call in commands.calls if call[-1] != "list-overrides"] == []
 
@@ -606,7 +609,7 @@ def test_vf_policy_path_in_the_way_is_refused_before_any_change(env, capsys):
     env.network_dir.write_text("")  # a file where the directory should be
     result = run(capsys, env.args(netvsc="eth1"))
     assert result["rc"] == 1
-    assert result["msg"] == "%s exists and is not a directory" % env.network_dir
+    assert result["msg"] == "%s exists and is not a directory; nothing was changed" % env.network_dir
     assert env.declarations() == {} and not env.udev_dir.exists()
     assert "Traceback" not in json.dumps(result)
 
