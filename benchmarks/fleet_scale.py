@@ -11,7 +11,7 @@
    (goal <= 0.5) and per-host cost across sizes (goal: linear, i.e. about constant per host).
 2. Rerun: hyperv.netvsc.site twice on --rerun-hosts hosts (its default target netvsc_hosts:
    the MANA and uio cases of the mix are observed only); module invocations per host on the
-   no-change rerun (goal <= 10) and the wall time of both runs.
+   no-change rerun (goal <= 6, the same for 1 and 3 pairings) and the wall time of both runs.
 
 Counts and task times come from benchmarks/callback_plugins/netvsc_count.py.
 
