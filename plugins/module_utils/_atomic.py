@@ -12,19 +12,39 @@ directory. A failure leaves the old file and no temporary file behind.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 
 
+def _holds(path, data):
+    """Whether path is a regular file holding exactly data.
+
+    Opened like _trust reads (no symlink followed, a FIFO never blocks) and read no further
+    than data's size: whatever else sits there is simply replaced.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        return (stat.S_ISREG(st.st_mode) and st.st_size == len(data)
+                and os.read(fd, len(data) + 1) == data)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path, data, mode=0o644):
-    """Replace path with data (bytes or str) atomically; return True if the content changed."""
+    """Replace path with data (bytes or str) atomically; return True if the content changed.
+
+    A symlink, FIFO or other non-regular file at path is replaced, never followed.
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
-    try:
-        with open(path, "rb") as handle:
-            if handle.read() == data:
-                return False
-    except OSError:
-        pass
+    if _holds(path, data):
+        return False
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     try:

@@ -40,7 +40,7 @@ def default_id(mac):
 
 
 def check_id(pair_id):
-    if not isinstance(pair_id, str) or not ID_RE.match(pair_id):
+    if not isinstance(pair_id, str) or not ID_RE.fullmatch(pair_id):
         raise DeclarationError("pairing id %r must match %s (it is used in file and DPDK device names)"
                                % (pair_id, ID_RE.pattern))
     return pair_id
@@ -104,7 +104,7 @@ def validate(declaration, source):
     fmt = declaration["format"]
     want("format", fmt, isinstance(fmt, int) and not isinstance(fmt, bool) and fmt == FORMAT, "%d (the only format this version reads)" % FORMAT)
     pair_id = declaration["id"]
-    want("id", pair_id, isinstance(pair_id, str) and ID_RE.match(pair_id), "a string matching %s" % ID_RE.pattern)
+    want("id", pair_id, isinstance(pair_id, str) and ID_RE.fullmatch(pair_id), "a string matching %s" % ID_RE.pattern)
     driver = declaration["driver"]
     want("driver", driver, isinstance(driver, str) and driver in DRIVERS, "one of %s" % ", ".join(DRIVERS))
     for flag in ("force", "require_vf"):
@@ -150,28 +150,39 @@ def load(path, uid=None):
     return declaration
 
 
+def load_each(config_dir=DEFAULT_CONFIG_DIR, uid=None):
+    """[(path, declaration, None) or (path, None, error)] for every *.json file, sorted.
+
+    A missing directory has none; an untrusted or unreadable one is [(config_dir, None, error)].
+    """
+    try:
+        _trust.check_dir(config_dir, uid)
+        names = sorted(os.listdir(config_dir))
+    except FileNotFoundError:
+        return []
+    except _trust.UntrustedError as exc:
+        return [(config_dir, None, "%s; no declaration read from it" % exc)]
+    except OSError as exc:
+        return [(config_dir, None, "%s: %s" % (config_dir, exc.strerror))]
+    found = []
+    for name in names:
+        if name.endswith(".json") and not name.startswith("."):
+            path = os.path.join(config_dir, name)
+            try:
+                found.append((path, load(path, uid), None))
+            except DeclarationError as exc:
+                found.append((path, None, str(exc)))
+    return found
+
+
 def load_all(config_dir=DEFAULT_CONFIG_DIR, uid=None):
     """Return (valid declarations sorted by id, error messages); a missing directory is empty.
 
     Each error names the file (or the directory) and the field; the other files still load.
     """
-    declarations, errors = [], []
-    try:
-        _trust.check_dir(config_dir, uid)
-        names = sorted(os.listdir(config_dir))
-    except FileNotFoundError:
-        return declarations, errors
-    except _trust.UntrustedError as exc:
-        return declarations, ["%s; no declaration read from it" % exc]
-    except OSError as exc:
-        return declarations, ["%s: %s" % (config_dir, exc.strerror)]
-    for name in names:
-        if name.endswith(".json") and not name.startswith("."):
-            try:
-                declarations.append(load(os.path.join(config_dir, name), uid))
-            except DeclarationError as exc:
-                errors.append(str(exc))
-    return declarations, errors
+    found = load_each(config_dir, uid)
+    return ([d for _path, d, _error in found if d is not None],
+            [error for _path, _d, error in found if error is not None])
 
 
 def known_macs(declarations):

@@ -40,7 +40,7 @@ def normalize_mac(text):
     if not isinstance(text, str):
         return None
     mac = text.strip().lower()
-    if not _MAC_FORMS_RE.match(mac):
+    if not _MAC_FORMS_RE.fullmatch(mac):
         return None
     digits = mac.replace(":", "").replace("-", "")
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
@@ -50,7 +50,7 @@ def normalize_guid(text):
     """A lowercase GUID without braces, or None when text is not one."""
     if not isinstance(text, str):
         return None
-    match = _GUID_RE.match(text.strip().lower())
+    match = _GUID_RE.fullmatch(text.strip().lower())
     return match.group(1) if match else None
 
 

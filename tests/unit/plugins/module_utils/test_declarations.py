@@ -88,3 +88,11 @@ def test_known_macs_leave_out_a_guid_declared_with_two_macs():
 
 def test_default_id_takes_any_mac_form():
     assert decls.default_id("00-0D-3A-03-1E-B1") == "000d3a031eb1"
+
+
+@pytest.mark.parametrize("pair_id", ["dpdk0\n", "dpdk0\r", "", "Dpdk0", "a" * 33, None, 5])
+def test_an_id_is_matched_whole(pair_id):
+    with pytest.raises(decls.DeclarationError, match="must match"):
+        decls.check_id(pair_id)
+    with pytest.raises(decls.DeclarationError, match="id must be a string matching"):
+        decls.validate(dict(GOOD, id=pair_id), "x")

@@ -341,8 +341,8 @@ def test_textfile_format(env):
 
 
 def test_textfile_label_escaping():
-    text = _monitor.render_textfile({"a": {"netvsc": 'we"ird\\', "vf": None, "changes": 0}},
-                                    {"resyncs": 0}, 0)
+    text = _monitor.render_textfile({"a": {"netvsc": 'we"ird\\', "vf": None, "changes": 0, "status": "no_vf"}},
+                                    {"resyncs": 0, "declaration_errors": 0, "errors": 0, "publish_errors": 0}, 0)
     assert 'netvsc_vf_present{pair="a",netvsc="we\\"ird\\\\"} 0' in text
 
 
