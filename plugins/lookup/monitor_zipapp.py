@@ -17,7 +17,10 @@ description:
   - The archive is byte-for-byte reproducible (sorted members, fixed timestamps and
     permissions, no compression), so copying it again changes nothing until the code does.
   - It is written on the controller as C(netvsc-monitor-<digest>/netvsc-monitor.pyz) below
-    O(dir) and the lookup returns that path; an existing file with the same digest is reused.
+    O(dir) and the lookup returns that path. An existing archive is reused only when its
+    SHA-256 digest is that of the archive just built and it is a regular file in a folder
+    owned by the controller user (or root) that nobody else may write; a tampered or
+    truncated archive is replaced, a folder someone else controls is refused.
     Give the path to M(ansible.builtin.copy) with a C(dest) that ends in C(/) to install it as
     C(netvsc-monitor.pyz) (the directory is created when missing).
 author:
@@ -56,6 +59,8 @@ import zipfile
 from ansible import constants as C
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.hyperv.netvsc.plugins.module_utils import _trust
 
 ARCHIVE_NAME = "netvsc-monitor.pyz"
 PACKAGE = "hyperv_netvsc"
@@ -97,13 +102,28 @@ def build(source_dir=MODULE_UTILS):
     return write_to_memory(source_dir).getvalue()
 
 
+def _verified(path, data):
+    """Whether path is a trusted regular file holding exactly data (compared by SHA-256)."""
+    try:
+        found = _trust.read(path, len(data))
+    except (OSError, _trust.UntrustedError):
+        return False
+    return hashlib.sha256(found).digest() == hashlib.sha256(data).digest()
+
+
 def write(directory, source_dir=MODULE_UTILS):
-    """Write the archive below directory (once per digest); return its path."""
+    """Write the archive below directory (once per digest); return its path.
+
+    An existing archive is reused only when its digest matches and its folder is trusted
+    (ours or root's, writable by nobody else), since directory may be shared; otherwise it is
+    rewritten. Raises _trust.UntrustedError for a folder someone else controls.
+    """
     data = build(source_dir)
     folder = os.path.join(directory, "netvsc-monitor-" + hashlib.sha256(data).hexdigest()[:16])
     path = os.path.join(folder, ARCHIVE_NAME)
-    if not os.path.isfile(path):
-        os.makedirs(folder, exist_ok=True)
+    os.makedirs(folder, 0o755, exist_ok=True)
+    _trust.check_dir(folder)
+    if not _verified(path, data):
         # Forks evaluate the lookup at the same time: write aside, rename into place.
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".pyz.")
         with os.fdopen(fd, "wb") as handle:
@@ -119,6 +139,8 @@ class LookupModule(LookupBase):
         directory = self.get_option("dir") or C.DEFAULT_LOCAL_TMP
         try:
             return [write(directory)]
+        except _trust.UntrustedError as exc:
+            raise AnsibleLookupError("refusing to build the monitor archive: %s" % exc)
         except OSError as exc:
             raise AnsibleLookupError("cannot write the monitor archive in %s: %s"
                                      % (directory, exc.strerror or exc))

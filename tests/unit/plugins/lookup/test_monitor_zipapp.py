@@ -12,6 +12,10 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
+from ansible.errors import AnsibleLookupError
+
 from ansible_collections.hyperv.netvsc.plugins.lookup import monitor_zipapp
 from ansible.plugins.loader import lookup_loader
 
@@ -71,3 +75,36 @@ def test_lookup_returns_the_path_below_dir(tmp_path):
     assert path.startswith(str(tmp_path) + os.sep) and path.endswith("/netvsc-monitor.pyz")
     with open(path, "rb") as handle:
         assert handle.read() == monitor_zipapp.build()
+
+
+def test_a_tampered_archive_is_replaced_not_reused(tmp_path):
+    path = monitor_zipapp.write(str(tmp_path))
+    with open(path, "r+b") as handle:  # same size, one byte changed
+        handle.seek(100)
+        byte = handle.read(1)
+        handle.seek(100)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    assert monitor_zipapp.write(str(tmp_path)) == path
+    with open(path, "rb") as handle:
+        assert handle.read() == monitor_zipapp.build()
+
+
+def test_a_symlinked_or_truncated_archive_is_replaced(tmp_path):
+    path = monitor_zipapp.write(str(tmp_path))
+    os.unlink(path)
+    os.symlink("/etc/hostname", path)
+    assert monitor_zipapp.write(str(tmp_path)) == path
+    assert not os.path.islink(path)
+    with open(path, "r+b") as handle:
+        handle.truncate(10)
+    monitor_zipapp.write(str(tmp_path))
+    with open(path, "rb") as handle:
+        assert handle.read() == monitor_zipapp.build()
+
+
+def test_a_folder_others_may_write_is_refused(tmp_path):
+    path = monitor_zipapp.write(str(tmp_path))
+    os.chmod(os.path.dirname(path), 0o777)
+    lookup = lookup_loader.get("hyperv.netvsc.monitor_zipapp")
+    with pytest.raises(AnsibleLookupError, match="refusing to build the monitor archive: .* writable by its group or by others"):
+        lookup.run([], variables={}, dir=str(tmp_path))
