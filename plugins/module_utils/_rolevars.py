@@ -26,7 +26,7 @@ import difflib
 import re
 from typing import Dict
 
-from . import _paths
+from . import _monitor_unit, _paths
 
 DRIVERS = ("hv_netvsc", "uio_hv_generic")
 ITEM_KEYS = ("name", "netvsc", "id", "driver", "force", "allow_management", "require_vf")
@@ -157,6 +157,11 @@ def check(variables: Dict[str, object], known, constants: Dict[str, str]) -> Dic
     except ValueError as exc:
         errors.append(str(exc))
     paths = _check_paths(variables, errors)
+    try:  # every variable that reaches the unit, checked again for the unit's syntax
+        result["monitor_unit"] = _monitor_unit.render(
+            dict((name, variables.get(name)) for name in _monitor_unit.DEFAULTS))
+    except _monitor_unit.UnitError as exc:
+        errors.extend(error for error in exc.errors if error not in errors)
     managed = variables.get("netvsc_manage_services")
     try:
         managed = boolean(managed, "netvsc_manage_services")

@@ -100,6 +100,14 @@ record_directories:
   returned: success
   type: list
   elements: str
+monitor_unit:
+  description:
+    - The text of C(netvsc-monitor.service), rendered from the variables that reach it (the code
+      of the P(hyperv.netvsc.monitor_unit#lookup) lookup). A value that would change the unit's
+      meaning (whitespace, a quote, a backslash or a control character in a path, a number or
+      user name that is not one) is an error here, before any change.
+  returned: success
+  type: str
 errors:
   description: Every problem found, when the task fails.
   returned: failure

@@ -10,7 +10,9 @@ tests/molecule/nspawn.sh.
 Start (Type=notify: active only after READY=1) -> the published files; a VF added to the
 fixture tree plus a veth inside the container (a uevent only the container's listeners see)
 -> published; a declaration removed, reload (SIGHUP) -> its .vf is gone; SIGKILL ->
-Restart=on-failure republishes; stop -> result success."""
+ExecStopPost= withdraws the addresses and Restart=on-failure republishes; stop -> result
+success and no address survives; repeated SIGKILLs -> the unit fails (start limit) instead of
+looping, with every address withdrawn."""
 
 from __future__ import annotations
 
@@ -24,13 +26,12 @@ import pytest
 
 from ansible_collections.hyperv.netvsc.tests.fixtures import monitor_archive as monitor_archive_builder
 from ansible_collections.hyperv.netvsc.tests.integration.monitor.harness import (
-    MAC1, MAC2, REPO, SPEC, declare, sysfs_tree)
-from ansible_collections.hyperv.netvsc.tests.integration.monitor.render import render
+    MAC1, MAC2, REPO, SPEC, declare, report, sysfs_tree)
+from ansible_collections.hyperv.netvsc.plugins.module_utils._monitor_unit import render
 
 pytestmark = pytest.mark.nspawn
 
 MOLECULE = os.path.join(REPO, "tests", "molecule")
-UNIT = os.path.join(REPO, "roles", "failsafe", "templates", "netvsc-monitor.service.j2")
 
 
 class Container:
@@ -68,8 +69,8 @@ def container(tmp_path, tmp_path_factory):
         (work / name).mkdir()
     archive = monitor_archive_builder.build(tmp_path_factory.mktemp("archive"))
     shutil.copy(archive, str(work / "lib"))
-    (work / "units" / "netvsc-monitor.service").write_text(render(UNIT, {
-        "netvsc_sysfs_root": "/srv/netvsc-sysfs", "netvsc_monitor_archive": "/opt/nvlib/netvsc-monitor.pyz",
+    (work / "units" / "netvsc-monitor.service").write_text(render({
+        "netvsc_sysfs_root": "/srv/netvsc-sysfs", "netvsc_monitor_lib_dir": "/opt/nvlib",
         "netvsc_config_dir": "/opt/pairs"}))
     sysfs_tree.build(SPEC, str(work / "sys"))
     declare(str(work / "pairs"), "eth1", MAC1, "eth1")
@@ -117,6 +118,31 @@ def test_hardened_unit_publishes_reloads_and_restarts(container):
         assert time.monotonic() < deadline, "no restart after SIGKILL"
         time.sleep(0.1)
     ct.wait_file("/run/netvsc/eth1.vf", "2a2a:00:02.0")
+    journal = ct.run("journalctl", "-u", "netvsc-monitor", "--no-pager")
+    assert "withdrew the VF of" in journal, "ExecStopPost= did not run after SIGKILL"
 
     ct.run("systemctl", "stop", "netvsc-monitor.service")
     assert ct.show("Result") == "success"
+    ct.wait_file("/run/netvsc/eth1.vf", "")  # no address outlives the monitor
+    state = json.loads(ct.read("/run/netvsc/state.json"))
+    assert all(pair["vf"] is None and pair["status"] == "stopped" for pair in state["pairs"].values())
+
+
+def test_repeated_kills_end_in_a_failed_unit_not_a_restart_loop(container):
+    ct = container
+    ct.run("cp", "/opt/units/netvsc-monitor.service", "/etc/systemd/system/")
+    ct.run("systemctl", "daemon-reload")
+    sysfs_tree.add_vf(str(ct.work / "sys"), "eth1", {"kind": "mlx5", "domain": 0x2a2a})
+    ct.run("systemctl", "start", "netvsc-monitor.service")
+    ct.wait_file("/run/netvsc/eth1.vf", "2a2a:00:02.0")
+    kills = 0
+    while ct.show("ActiveState") != "failed":
+        assert kills < 8, "still restarting after %d kills" % kills
+        ct.run("systemctl", "kill", "-s", "KILL", "netvsc-monitor.service", check=False)
+        kills += 1
+        deadline = time.monotonic() + 5
+        while ct.show("ActiveState") not in ("active", "failed") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    report("unit_kills_until_failed", kills)
+    assert "Start request repeated too quickly" in ct.run("journalctl", "-u", "netvsc-monitor", "--no-pager")
+    ct.wait_file("/run/netvsc/eth1.vf", "")
