@@ -37,20 +37,20 @@ import json
 import re
 
 from ._declarations import DRIVERS, ID_RE
-from ._identity import MAC_RE
+from ._identity import MAC_RE, is_netdev_name
 from ._scan import KINDS as VF_KINDS
 
 MODES = ("failsafe", "vdev_netvsc", "netvsc_pmd", "auto")
 
 DEVARGS_MAXLEN = 4096  # fail-safe: strlen(params) >= DEVARGS_MAXLEN is refused
 FAILSAFE_MAX_SUBDEVICES = 2  # FAILSAFE_MAX_ETHPORTS
-IFNAMSIZ = 16
 
 PCI_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 # Characters that never appear in a value we put inside devargs / an exec() command line.
-# ',' '(' ')' '=' break the fail-safe/kvargs grammar, whitespace and quotes break the
+# ',' '(' ')' '=' break the fail-safe/kvargs grammar, '[' ']' open and close a kvargs list
+# (rte_kvargs_tokenize: commas inside one do not separate), whitespace and quotes break the
 # command line and its systemd/shell quoting.
-_DEVARGS_BREAKERS = ",()=\"'`"
+_DEVARGS_BREAKERS = ",()=[]\"'`"
 # The exec() command is run by popen() => /bin/sh -c: the state directory must be a plain
 # path (no shell metacharacters, no glob, no expansion).
 _SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/@+:-]*$")
@@ -124,7 +124,7 @@ def _check_token(value, what, pid):
     if bad:
         raise DevargsError(
             "%s%s %r contains %s, which would break the devargs syntax "
-            "(',' '(' ')' '=' whitespace and quotes are not allowed)"
+            "(',' '(' ')' '=' '[' ']' whitespace and quotes are not allowed)"
             % (where, what, value, " ".join(repr(c) for c in bad)))
     if not _printable(value):
         raise DevargsError("%s%s %r contains non-printable or non-ASCII characters"
@@ -198,8 +198,9 @@ def check_state_dir(state_dir):
 
 
 def check_iface(name, pid=None):
+    """A NetVSC netdev name the renderers can put in devargs (netvsc_pair checks it first)."""
     _check_token(name, "NetVSC interface name", pid)
-    if len(name) >= IFNAMSIZ or "/" in name or ":" in name or name in (".", ".."):
+    if not is_netdev_name(name):
         raise DevargsError("pairing %s: %r is not a valid Linux interface name" % (pid, name))
     return name
 
