@@ -123,7 +123,7 @@ EXAMPLES = r"""
     directories: [/usr/local/lib/hyperv-netvsc]
     files:
       - path: /etc/systemd/system/netvsc-monitor.service
-        content: "{{ lookup('ansible.builtin.template', 'netvsc-monitor.service.j2') }}"
+        content: "{{ lookup('hyperv.netvsc.monitor_unit') }}"
     record_files: [/usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz]
 
 - name: Remove everything hyperv.netvsc recorded on this host
