@@ -141,6 +141,16 @@ def _check_paths(variables, errors):
     return paths
 
 
+# Under DynamicUser the transient user can write only its state dir, which systemd keeps
+# below /run/private (0700, root): node_exporter cannot read a textfile there, and any other
+# directory is not writable by that user.
+TEXTFILE_NEEDS_USER = (
+    "netvsc_monitor_textfile %s: without netvsc_monitor_user the monitor runs as a systemd "
+    "DynamicUser, so node_exporter cannot read the metrics (they stay below /run/private, "
+    "which only root can enter) or the monitor cannot write them at all; set "
+    "netvsc_monitor_user to a static system user (docs/monitor.md, Metrics)")
+
+
 def check(variables: Dict[str, object], known, constants: Dict[str, str]) -> Dict[str, object]:
     """The module options the role passes on, from its variables; RoleVarsError lists every
     problem. known: the role's variable names; constants: its fixed paths (unit, udev rules
@@ -184,6 +194,8 @@ def check(variables: Dict[str, object], known, constants: Dict[str, str]) -> Dic
                   paths=_placed(paths, constants),
                   driver="uio_hv_generic" if variables.get("netvsc_mode") == "netvsc_pmd" else "hv_netvsc")
     result.update(_footprint(result["paths"], paths, managed, bool(variables.get("netvsc_monitor_user"))))
+    if managed and paths["netvsc_monitor_textfile"] and not variables.get("netvsc_monitor_user"):
+        result["warnings"] = [TEXTFILE_NEEDS_USER % paths["netvsc_monitor_textfile"]]
     return result
 
 

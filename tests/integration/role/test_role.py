@@ -367,7 +367,7 @@ def test_facts_playbook_prints_one_table(fleet):
     assert all(r["changed"] == 0 for r in proc.recap.values())
     assert re.search(r"cx5\s+eth1\s+enP\S+\s+a2a3:00:02\.0\s+mlx5\s+kernel\s+000d3a031eb1: a2a3:00:02\.0",
                      proc.stdout), proc.stdout
-    assert re.search(r"cx5\s+eth0\s+enP2969s1\s+\S+\s+mlx5\s+kernel\s+not declared", proc.stdout)
+    assert re.search(r"cx5\s+eth0\s+enP2969s1\s+\S+\s+mlx5\s+kernel\s+one-shot, not declared", proc.stdout)
     assert re.search(r"servicing\s+eth1\s+-\s+-\s+-\s+-\s+000d3af58102: no VF", proc.stdout)
     assert re.search(r"kvm\s+\(not Hyper-V\)", proc.stdout)
     for host in HOSTS:

@@ -36,3 +36,17 @@ def test_a_value_that_would_change_the_unit_is_refused_by_name(changes, message)
 def test_a_path_refused_by_both_checks_is_reported_once():
     found = errors(netvsc_monitor_textfile="/x.prom\nExecStartPre=+/bin/sh")
     assert len(found) == 1 and found[0].startswith("netvsc_monitor_textfile ") and "control characters" in found[0]
+
+
+@pytest.mark.parametrize("changes, warned", [
+    ({"netvsc_monitor_textfile": "/run/netvsc/netvsc.prom"}, True),
+    ({"netvsc_monitor_textfile": "/run/netvsc/netvsc.prom", "netvsc_monitor_user": "netvsc-mon"}, False),
+    ({"netvsc_monitor_textfile": "/var/lib/node_exporter/netvsc.prom", "netvsc_manage_services": False}, False),
+    ({}, False),
+])
+def test_metrics_under_dynamic_user_are_a_warning_naming_the_fix(changes, warned):
+    warnings = check(**changes).get("warnings", [])
+    assert bool(warnings) is warned
+    if warned:
+        assert warnings[0].startswith("netvsc_monitor_textfile /run/netvsc/netvsc.prom: without netvsc_monitor_user")
+        assert "set netvsc_monitor_user to a static system user" in warnings[0]
