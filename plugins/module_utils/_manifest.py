@@ -65,7 +65,7 @@ def _check_owner(path, st, what):
 def _parse(path, raw):
     try:
         data = json.loads(raw.decode("utf-8"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ManifestError("%s is not valid JSON (%s)" % (path, exc))
     if not isinstance(data, dict) or data.get("collection") != COLLECTION or data.get("format") != FORMAT:
         raise ManifestError("%s is not a format %d manifest of %s" % (path, FORMAT, COLLECTION))
@@ -177,10 +177,30 @@ def _kind(path):
         return None
 
 
+def _link_target(path):
+    return os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
+
+
+def _diverted(path, root, directories):
+    """Why path now names something else than what the collection wrote, through a directory
+    above it; None when it does not. A directory the collection made that is now a symlink to
+    one it did not make, or a path that now resolves outside root, names another's files."""
+    for directory in directories:
+        if path.startswith(directory + "/") and _kind(directory) == stat.S_IFLNK:
+            target = _link_target(directory)
+            if target not in directories:
+                return "%s is a symlink to %s now, which the collection did not make" % (directory, target)
+    parent = os.path.realpath(os.path.dirname(path))
+    if not _inside(parent, os.path.realpath(root)):
+        return "its directory is %s now, outside %s" % (parent, root)
+    return None
+
+
 def teardown(manifest_path: str, root: str = "/", check_mode: bool = False) -> Teardown:
     """Remove every recorded file, then every recorded directory that is empty, deepest first.
 
-    root: every record must lie below it (a sandbox teardown never leaves the sandbox).
+    root: every record must lie below it (a sandbox teardown never leaves the sandbox),
+    lexically and once symlinks are resolved.
     What cannot go is kept with its reason, and stays recorded; the manifest (and its own
     directory) goes when nothing is kept. check_mode: report, remove nothing.
     ManifestError (nothing removed) for a foreign or malformed manifest.
@@ -205,6 +225,10 @@ def teardown(manifest_path: str, root: str = "/", check_mode: bool = False) -> T
         kind = _kind(path)
         if kind is None:
             continue
+        diverted = _diverted(path, root, manifest.directories)
+        if diverted:
+            kept[path] = diverted
+            continue
         if kind != stat.S_IFREG:
             kept[path] = "it is not a regular file now; the collection wrote a file there"
             continue
@@ -223,9 +247,13 @@ def teardown(manifest_path: str, root: str = "/", check_mode: bool = False) -> T
         kind = _kind(path)
         if kind is None:
             continue
+        diverted = _diverted(path, root, manifest.directories)
+        if diverted:
+            kept[path] = diverted
+            continue
         if kind == stat.S_IFLNK:
             # systemd's DynamicUser layout: /run/<name> links to /run/private/<name>.
-            target = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
+            target = _link_target(path)
             if target in manifest.directories:
                 remove(path, os.unlink)
                 gone.add(path)

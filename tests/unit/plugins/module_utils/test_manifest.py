@@ -245,3 +245,40 @@ def test_without_a_manifest_path_the_plan_is_only_applied(tmp_path):
     plan.write(str(tmp_path / "f"), "x")
     _manifest.apply(plan, None)
     assert (tmp_path / "f").read_text() == "x"
+
+
+def test_a_recorded_directory_that_became_a_symlink_is_not_removed_through(box, tmp_path):
+    """The user moved the collection's /etc/netvsc aside and linked their own directory there:
+    the recorded eal.d/dpdk0.args now names their file, which teardown must not delete."""
+    manifest = deploy(box)
+    theirs = tmp_path / "shared-config"
+    (theirs / "eal.d").mkdir(parents=True)
+    (theirs / "eal.d/dpdk0.args").write_text("the user's own\n")
+    (box / "etc/netvsc").rename(box / "etc/netvsc.old")
+    (box / "etc/netvsc").symlink_to(theirs)
+    result = _manifest.teardown(manifest, str(box))
+    assert (theirs / "eal.d/dpdk0.args").read_text() == "the user's own\n"
+    assert result.kept[str(box / "etc/netvsc/eal.d/dpdk0.args")] == (
+        "%s is a symlink to %s now, which the collection did not make" % (box / "etc/netvsc", theirs))
+    assert str(box / "etc/netvsc/eal.d") in result.kept
+
+
+def test_a_sandbox_teardown_never_follows_a_link_out_of_the_sandbox(box, tmp_path):
+    manifest = deploy(box)
+    outside = tmp_path / "real-usr-local-lib"
+    outside.mkdir()
+    (outside / "netvsc-monitor.pyz").write_text("someone else's archive")
+    (box / "usr/local/lib/netvsc-monitor.pyz").unlink()
+    (box / "usr/local/lib").rename(box / "usr/local/lib.old")
+    (box / "usr/local/lib").symlink_to(outside)
+    result = _manifest.teardown(manifest, str(box))
+    assert (outside / "netvsc-monitor.pyz").read_text() == "someone else's archive"
+    assert result.kept[str(box / "usr/local/lib/netvsc-monitor.pyz")] == (
+        "its directory is %s now, outside %s" % (outside, box))
+
+
+def test_a_deeply_nested_manifest_deletes_nothing_and_says_why(box):
+    path = box / "var/lib/hyperv-netvsc/manifest.json"
+    _write_manifest(path, "[" * 200000)
+    with pytest.raises(ManifestError, match="not valid JSON"):
+        _manifest.teardown(str(path), str(box))
