@@ -190,9 +190,10 @@ def _diverted(path, root, directories):
             target = _link_target(directory)
             if target not in directories:
                 return "%s is a symlink to %s now, which the collection did not make" % (directory, target)
-    parent = os.path.realpath(os.path.dirname(path))
-    if not _inside(parent, os.path.realpath(root)):
-        return "its directory is %s now, outside %s" % (parent, root)
+    parent = os.path.dirname(path)
+    real = os.path.realpath(parent)
+    if _inside(parent, root) and not _inside(real, os.path.realpath(root)):
+        return "its directory is %s now, outside %s" % (real, root)
     return None
 
 

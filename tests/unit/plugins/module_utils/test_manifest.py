@@ -277,6 +277,17 @@ def test_a_sandbox_teardown_never_follows_a_link_out_of_the_sandbox(box, tmp_pat
         "its directory is %s now, outside %s" % (outside, box))
 
 
+def test_a_sandbox_root_the_collection_made_goes_when_empty(tmp_path):
+    root = tmp_path / "made"
+    manifest = str(root / "var/lib/hyperv-netvsc/manifest.json")
+    plan = Plan()
+    plan.write(str(root / "etc/netvsc/eal.env"), "X=1\n")
+    _manifest.apply(plan, manifest)
+    assert str(root) in Manifest.load(manifest).directories
+    assert _manifest.teardown(manifest, str(root)).kept == {}
+    assert not root.exists()
+
+
 def test_a_deeply_nested_manifest_deletes_nothing_and_says_why(box):
     path = box / "var/lib/hyperv-netvsc/manifest.json"
     _write_manifest(path, "[" * 200000)
