@@ -15,7 +15,8 @@ a port of, the VLAN, macvlan or ipvlan on it, and so on up) holds
 
 A NetVSC *carries traffic* when any of those devices has an address (IPv6 link-local aside).
 When the guard cannot read what it needs, every NetVSC is management and carries traffic,
-and the reason says what could not be read (fail closed).
+and the reason says what could not be read (fail closed). So is a NetVSC bound to hv_netvsc
+whose netdev this network namespace cannot see (moved into a container's namespace).
 
 The data comes from the kernel, or from a simulated tree's file (``_netstate``). Kernel data
 is matched to the scan by name *and* ifindex: on the real sysfs a NetVSC or VF the kernel no
@@ -37,6 +38,7 @@ KIND_NAMES = {"bridge": "bridge", "bond": "bond", "team": "team", "vrf": "VRF", 
               "macvlan": "macvlan", "macvtap": "macvtap", "ipvlan": "ipvlan", "ipvtap": "ipvtap"}
 PORT_OF, LOWER_OF = "a port of", "the lower device of"
 REAL_SYSFS = "/sys"
+NETVSC_DRIVER = "hv_netvsc"
 
 
 class Verdict(NamedTuple):
@@ -135,7 +137,12 @@ def _walk(starts, uppers):
 
 def _verdict(key, iface, state, uppers, held, real):
     starts, reasons = _starts(key, iface, state, real)
-    devices, traffic = _own_devices(iface), False
+    # sysfs lists a netdev only in its own network namespace: this one cannot see it.
+    hidden = iface["name"] is None and iface["driver"] == NETVSC_DRIVER
+    if hidden:
+        reasons.append("%s is bound to %s but its netdev is not in this network namespace (or not "
+                       "registered yet): the guard cannot see what it carries" % (key, NETVSC_DRIVER))
+    devices, traffic = _own_devices(iface), hidden
     for name, label, path in _walk(starts, uppers):
         if name not in devices:
             devices.append(name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import socket
 
 import pytest
@@ -166,6 +167,38 @@ def test_uio_bound_netvsc_is_judged_by_its_vf(host):
     assert result[guid].reasons == (
         "%s's VF enP41635s2 holds the IPv4 default route (table main)" % guid,)
     assert result[guid].devices == ("enP41635s2",)
+
+
+def hide_netdevs(root, *names):
+    """Move netdevs out of the tree's network namespace: sysfs tags each net/ entry with its
+    namespace, so the VMBus (PCI) device stays and its net/ directory lists nothing."""
+    for name in names:
+        link = os.path.join(root, "class", "net", name)
+        target = os.path.realpath(link)
+        os.unlink(link)
+        for below in sorted(os.listdir(target)):
+            path = os.path.join(target, below)
+            os.unlink(path) if os.path.islink(path) or not os.path.isdir(path) else shutil.rmtree(path)
+        os.rmdir(target)
+
+
+def test_a_netvsc_whose_netdev_is_in_another_network_namespace_is_management(tmp_path):
+    """eth2 still bound to hv_netvsc, its netdev (and VF) moved into a container's namespace:
+    this namespace cannot see what it carries, so it is not free to take."""
+    spec = CASES["guard_bridge"]
+    root = build(spec, str(tmp_path / "sys"))
+    hide_netdevs(root, "eth2", "enP2562s2")
+    write_simulated_network(spec, root)
+    known = case_known_macs(spec)
+    guid = "000d3a5e-0002-000d-3a5e-0002000d3a5e"
+    known[guid] = "00:0d:3a:5e:00:02"  # a declaration recorded it
+    snap = scan(root, known_macs=known)
+    assert snap.interfaces[guid]["driver"] == "hv_netvsc" and snap.interfaces[guid]["name"] is None
+    result = assess(snap, root)[guid]
+    assert result.management is True and result.carries_traffic is True
+    assert result.reasons == (
+        "%s is bound to hv_netvsc but its netdev is not in this network namespace (or not "
+        "registered yet): the guard cannot see what it carries" % guid,)
 
 
 def test_every_case_gets_a_verdict_for_every_interface(built):
