@@ -22,7 +22,8 @@ path of ``_plan``). :meth:`Binder.plan` only reads (sysfs, files, ``driverctl
 list-overrides``) and returns a :class:`BindingPlan`; its ``apply()`` makes the changes, so
 check mode is "plan, do not apply".
 
-A sandbox stays a sandbox: with a sysfs root other than /sys, driverctl is never run (the
+A sandbox stays a sandbox: with a sysfs root that is no mounted sysfs (``_sandbox``: a
+simulated tree; a symlink to /sys or a bind mount of it is real), driverctl is never run (the
 binding persists with the udev rule, below the given rules directory) and modprobe is only
 reported, never run, since both act on the real system. Stdlib only, Python >= 3.8.
 """
@@ -33,6 +34,7 @@ import errno
 import os
 
 from ._plan import Plan, PlanError, read_text, text_diff
+from ._sandbox import is_real_sysfs
 from ._scan import NETVSC_CLASS_ID
 
 UIO = "uio_hv_generic"
@@ -94,7 +96,7 @@ class Binder:
                  udev_rules_dir=DEFAULT_UDEV_RULES_DIR, move=None, sandbox=None):
         """sandbox: None decides by sysfs_root; False lets tests drive run/which doubles."""
         self.sysfs_root = sysfs_root
-        self.sandbox = os.path.normpath(sysfs_root) != "/sys" if sandbox is None else sandbox
+        self.sandbox = not is_real_sysfs(sysfs_root) if sandbox is None else sandbox
         self.run = run
         self.which = which or (lambda name: None)
         self.udev_rules_dir = udev_rules_dir

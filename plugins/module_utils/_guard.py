@@ -27,17 +27,16 @@ simulated tree it is simply not one of this kernel's devices.
 from __future__ import annotations
 
 import collections
-import os
 from typing import NamedTuple, Tuple
 
 from . import _netstate
+from ._sandbox import is_real_sysfs
 
 # Link kinds whose IFLA_LINK is a peer, not a lower device.
 PEER_KINDS = frozenset(("veth", "vxcan", "netkit"))
 KIND_NAMES = {"bridge": "bridge", "bond": "bond", "team": "team", "vrf": "VRF", "vlan": "VLAN",
               "macvlan": "macvlan", "macvtap": "macvtap", "ipvlan": "ipvlan", "ipvtap": "ipvtap"}
 PORT_OF, LOWER_OF = "a port of", "the lower device of"
-REAL_SYSFS = "/sys"
 NETVSC_DRIVER = "hv_netvsc"
 
 
@@ -165,7 +164,7 @@ def assess(snapshot, sysfs_root="/sys", environ=None, proc="/proc"):
         state = _netstate.read(sysfs_root, environ, proc)
     except _netstate.Unreadable as exc:
         return dict((key, _unknown(key, iface, str(exc))) for key, iface in snapshot.interfaces.items())
-    real = not state.simulated and os.path.realpath(sysfs_root) == REAL_SYSFS
+    real = not state.simulated and is_real_sysfs(sysfs_root)
     uppers, held = _uppers(state.links), _holdings(state)
     return dict((key, _verdict(key, iface, state, uppers, held, real))
                 for key, iface in snapshot.interfaces.items())

@@ -178,7 +178,8 @@ options:
         C(<udev_rules_dir>/70-hyperv-netvsc-<vmbus guid>.rules) that, when the device is added
         (at boot too), sets its C(driver_override), loads C(uio_hv_generic) and re-probes it.
         Kernel 4.18 or later is needed for C(driver_override) on VMBus.
-      - With a O(sysfs_root) other than C(/sys) (a simulated tree), C(driverctl) and
+      - With a O(sysfs_root) that is not a mounted sysfs (a simulated tree; a symlink to or a
+        bind mount of the real sysfs counts as real), C(driverctl) and
         C(modprobe) are never run, since they act on the real system; the binding persists with
         the udev rule, and the modprobe step is only reported in RV(pairs[].binding_steps).
     type: str

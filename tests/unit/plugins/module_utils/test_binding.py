@@ -241,3 +241,11 @@ def test_a_sandbox_runs_neither_modprobe_nor_driverctl(tmp_path):
     back.apply()
     assert runner.calls == []
     assert not _binding.Binder("/sys/", run=runner.run).sandbox
+
+
+def test_a_real_sysfs_reached_by_another_path_is_no_sandbox(tmp_path):
+    """A symlink to /sys writes the running kernel's driver files: driverctl must persist
+    what it does, and the guard judges it as the real sysfs."""
+    link = tmp_path / "sys-link"
+    link.symlink_to("/sys")
+    assert not _binding.Binder(str(link)).sandbox
