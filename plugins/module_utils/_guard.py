@@ -6,7 +6,8 @@
 
 The guard rule (docs/user-guide.md states it for users): a NetVSC is *management* when it,
 its VF, or any device above either of them (transitively: the bridge, bond, team or VRF it is
-a port of, the VLAN, macvlan or ipvlan on it, and so on up) holds
+a port of, the VLAN, macvlan or ipvlan on it, any Open vSwitch device of the datapath it is
+a port of, and so on up) holds
 
 - a default route, IPv4 or IPv6 (multipath next hops included), of the main table, of a
   table a policy rule looks up, or of a VRF's table; or
@@ -34,9 +35,11 @@ from ._sandbox import is_real_sysfs
 
 # Link kinds whose IFLA_LINK is a peer, not a lower device.
 PEER_KINDS = frozenset(("veth", "vxcan", "netkit"))
+OVS_KIND = "openvswitch"  # the datapath (ovs-system) and the bridges' internal ports
 KIND_NAMES = {"bridge": "bridge", "bond": "bond", "team": "team", "vrf": "VRF", "vlan": "VLAN",
-              "macvlan": "macvlan", "macvtap": "macvtap", "ipvlan": "ipvlan", "ipvtap": "ipvtap"}
-PORT_OF, LOWER_OF = "a port of", "the lower device of"
+              "macvlan": "macvlan", "macvtap": "macvtap", "ipvlan": "ipvlan", "ipvtap": "ipvtap",
+              OVS_KIND: "Open vSwitch"}
+PORT_OF, LOWER_OF, SWITCHED_WITH = "a port of", "the lower device of", "in one Open vSwitch datapath with"
 NETVSC_DRIVER = "hv_netvsc"
 
 
@@ -52,11 +55,18 @@ class Verdict(NamedTuple):
 def _uppers(links):
     """{device: [(upper device, how the device relates to it)]}."""
     found = {}
+    # Open vSwitch: ports are enslaved to the datapath (ovs-system), but a bridge's internal
+    # port (br-ex, holding the address) has no link to either; the flows join them, so every
+    # device of the datapath reaches every other.
+    switched = [link.name for link in links.values() if link.kind == OVS_KIND]
     for link in links.values():
         if link.master:
             found.setdefault(link.name, []).append((link.master, PORT_OF))
         if link.lower and link.kind not in PEER_KINDS:
             found.setdefault(link.lower, []).append((link.name, LOWER_OF))
+        if link.kind == OVS_KIND:
+            found.setdefault(link.name, []).extend(
+                (other, SWITCHED_WITH) for other in switched if other != link.name)
     return found
 
 

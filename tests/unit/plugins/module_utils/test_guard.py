@@ -201,6 +201,21 @@ def test_a_netvsc_whose_netdev_is_in_another_network_namespace_is_management(tmp
         "registered yet): the guard cannot see what it carries" % guid,)
 
 
+def test_open_vswitch_bridge_uplink_is_management(host):
+    """OVN-Kubernetes / OpenShift (ARO) br-ex: the kernel enslaves eth1 to the datapath
+    ovs-system, while the bridge's internal port br-ex, which holds the address and the default
+    route, has no master and no lower device: only the datapath joins them."""
+    spec = spec_with("guard_bridge", routes=[{"dev": "br-ex"}], virtual=[
+        {"name": "ovs-system", "kind": "openvswitch", "ports": ["eth1"]},
+        {"name": "br-ex", "kind": "openvswitch", "addresses": ["10.1.0.4/24"]}])
+    result = verdicts(host, spec)
+    assert result["eth1"].management is True and result["eth1"].carries_traffic is True
+    assert result["eth1"].reasons == (
+        "eth1 is a port of Open vSwitch ovs-system, which is in one Open vSwitch datapath with "
+        "Open vSwitch br-ex, which holds the IPv4 default route (table main)",)
+    assert result["eth2"] == ETH2_FREE
+
+
 def test_every_case_gets_a_verdict_for_every_interface(built):
     for case in sorted(CASES):
         if case == "many64":
