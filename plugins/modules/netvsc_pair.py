@@ -22,7 +22,7 @@ description:
   - "Everything is planned first: when any wanted pairing is refused, nothing is changed and
     the failure lists every refused NetVSC with every reason (RV(refused))."
   - "The management guard decides from the kernel which NetVSCs must not be taken: a NetVSC is
-    I(management) when it, its VF or any device above either (bridge, bond, team, VRF, VLAN,
+    I(management) when it, its VF or any device above either (bridge, bond, team, VRF, Open vSwitch, VLAN,
     macvlan, ipvlan, transitively) holds a default route (IPv4 or IPv6, of the main table, a
     table a policy rule looks up, or a VRF table) or an SSH connection to this host (found in
     the kernel, and in C(SSH_CONNECTION) when the module sees it). It I(carries traffic) when any
