@@ -30,7 +30,7 @@ from __future__ import annotations
 import collections
 from typing import NamedTuple, Tuple
 
-from . import _netstate
+from . import _netstate, _rtnetlink
 from ._sandbox import is_real_sysfs
 
 # Link kinds whose IFLA_LINK is a peer, not a lower device.
@@ -156,7 +156,7 @@ def _verdict(key, iface, state, uppers, held, real):
         if name not in devices:
             devices.append(name)
         reasons.extend(_sentence(label, path, holding, state.links) for holding in held.get(name, ()))
-        traffic = traffic or any(not _netstate.is_link_local(a) for a in state.addresses.get(name, ()))
+        traffic = traffic or any(not _rtnetlink.is_link_local(a) for a in state.addresses.get(name, ()))
     return Verdict(bool(reasons), traffic, tuple(reasons), tuple(devices))
 
 

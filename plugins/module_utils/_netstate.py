@@ -10,26 +10,9 @@ tables the kernel looks up, and the SSH connections with the links that carry th
 from one of two *views*:
 
 - the kernel (``_rtnetlink`` dumps, ``/proc/net/tcp*`` and sshd's sockets via ``_sshd``);
-- a simulated tree's ``SIMULATED_NETWORK`` file (a real sysfs cannot hold a file, so its
-  presence marks a simulated tree). The test fixture builder writes it
-  (``tests/fixtures/sysfs_tree.py``: ``write_simulated_network``); its format::
-
-    {"format": 1,
-     "links": [{"name": "eth1", "ifindex": 3, "kind": null, "master": "br0", "lower": null,
-                "vrf_table": null}],              # all but "name" optional
-     "addresses": {"br0": ["10.0.0.5/24", "fe80::1/64"]},
-     "routes": [{"family": 4, "dst": "default", "table": "main", "dev": "br0"},
-                {"family": 6, "dst": "default", "table": 100, "dev": ["eth1", "eth2"]}],
-                                                  # a list of devices is a multipath route;
-                                                  # "type" defaults to "unicast"
-     "rules": [{"family": 4, "table": 100, "priority": 100}, {"family": 4, "l3mdev": true}],
-     "tcp": [{"state": "LISTEN", "local": "0.0.0.0", "local_port": 22, "sshd": true},
-             {"state": "ESTABLISHED", "local": "10.0.0.5", "local_port": 22,
-              "remote": "203.0.113.7", "remote_port": 50022, "sshd": true}],
-     "route_get": [{"to": "203.0.113.7", "from": "10.0.0.5", "dev": ["br0"]}]}
-
-  Every key is required (an empty list says "none"); a file that is unreadable, not JSON,
-  or not this shape raises ``Unreadable``, and the guard fails closed.
+- a simulated tree's ``SIMULATED_NETWORK`` file, whose format, loading and checks are
+  ``_simulated``'s; the view of its sections is here. A bad file raises ``Unreadable``, and
+  the guard fails closed.
 
 Tables looked up: main, every table a policy rule of the family looks up, and the tables of
 VRF devices. Anything that cannot be read raises ``Unreadable`` with a message naming it.
@@ -39,23 +22,14 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import json
-import os
 import socket
-import stat
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from . import _rtnetlink, _sshd
+from . import _rtnetlink, _simulated, _sshd
+from ._simulated import Unreadable, check, entry
 
-SIMULATED_NETWORK = ".netvsc-simulated-network.json"
-FORMAT = 1
 TABLE_NAMES = {"default": 253, "main": 254, "local": 255}
 TABLE_MAIN = TABLE_NAMES["main"]
-_MAX_FILE = 16 << 20
-
-
-class Unreadable(Exception):
-    """Something the guard needs could not be read; the message says what and why."""
 
 
 class Link(NamedTuple):
@@ -92,12 +66,6 @@ def table_name(table):
         if number == table:
             return name
     return str(table)
-
-
-def is_link_local(address):
-    """True for an IPv6 link-local "addr/prefix": it makes no interface routed."""
-    ip = ipaddress.ip_interface(address).ip
-    return ip.version == 6 and ip.is_link_local
 
 
 # --------------------------------------------------------------------------------- kernel view
@@ -172,33 +140,15 @@ class _KernelView:
 # ------------------------------------------------------------------------------ simulated view
 
 
-def _check(value, kind, where):
-    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-        raise Unreadable("%s must be %s, not %r" % (where, kind.__name__, value))
-    return value
-
-
-def _entry(value, where, required, optional=()):
-    """Check one object: exactly the keys of required plus any of optional."""
-    _check(value, dict, where)
-    unknown = sorted(set(value) - set(required) - set(optional))
-    missing = sorted(set(required) - set(value))
-    if unknown or missing:
-        raise Unreadable("%s: %s" % (where, "; ".join(
-            part for part in ("unknown keys " + ", ".join(unknown) if unknown else "",
-                              "missing keys " + ", ".join(missing) if missing else "") if part)))
-    return value
-
-
 def _names(value, where):
     """A device name or a list of them, as a tuple."""
     items = value if isinstance(value, list) else [value]
-    return tuple(_check(item, str, where) for item in items)
+    return tuple(check(item, str, where) for item in items)
 
 
 def _ip(value, where):
     try:
-        return str(ipaddress.ip_address(_check(value, str, where)))
+        return str(ipaddress.ip_address(check(value, str, where)))
     except ValueError:
         raise Unreadable("%s is not an IP address: %r" % (where, value))
 
@@ -206,7 +156,7 @@ def _ip(value, where):
 def _table(value, where):
     if isinstance(value, str) and value in TABLE_NAMES:
         return TABLE_NAMES[value]
-    return _check(value, int, where)
+    return check(value, int, where)
 
 
 def _family(value, where):
@@ -216,18 +166,11 @@ def _family(value, where):
 
 
 class _SimulatedView:
-    """The network of a simulated tree, from its SIMULATED_NETWORK file (validated here)."""
-
-    _SECTIONS = ("format", "links", "addresses", "routes", "rules", "tcp", "route_get")
+    """The network of a simulated tree, from its file as _simulated.load() returns it."""
 
     def __init__(self, path, data):
         self.where = path
         self.links_where = "the links of %s" % path
-        _entry(data, path, self._SECTIONS)
-        if data["format"] != FORMAT:
-            raise Unreadable("%s: format %r is not %d" % (path, data["format"], FORMAT))
-        for section in self._SECTIONS[1:]:
-            _check(data[section], dict if section == "addresses" else list, "%s: %s" % (path, section))
         self.data = data
 
     def _items(self, section):
@@ -237,31 +180,22 @@ class _SimulatedView:
     def links(self):
         found = []
         for where, item in self._items("links"):
-            _entry(item, where, ("name",), ("ifindex", "kind", "master", "lower", "vrf_table"))
+            entry(item, where, ("name",), ("ifindex", "kind", "master", "lower", "vrf_table"))
             fields = dict((key, item.get(key)) for key in Link._fields)
             for key, kind in (("name", str), ("ifindex", int), ("kind", str), ("master", str),
                               ("lower", str), ("vrf_table", int)):
                 if fields[key] is not None or key == "name":
-                    _check(fields[key], kind, "%s.%s" % (where, key))
+                    check(fields[key], kind, "%s.%s" % (where, key))
             found.append(Link(**fields))
         return found
 
     def addresses(self):
-        found = {}
-        for name, addrs in self.data["addresses"].items():
-            where = "%s: addresses.%s" % (self.where, name)
-            for address in _check(addrs, list, where):
-                try:
-                    ipaddress.ip_interface(_check(address, str, where))
-                except ValueError:
-                    raise Unreadable("%s: %r is not an address/prefix" % (where, address))
-            found[name] = list(addrs)
-        return found
+        return _simulated.addresses(self.where, self.data)
 
     def rule_tables(self, family):
         tables, l3mdev = set(), False
         for where, item in self._items("rules"):
-            _entry(item, where, ("family",), ("table", "l3mdev", "priority"))
+            entry(item, where, ("family",), ("table", "l3mdev", "priority"))
             if _family(item["family"], where + ".family") != family:
                 continue
             if item.get("l3mdev"):
@@ -273,8 +207,8 @@ class _SimulatedView:
     def default_routes(self, family):
         found = []
         for where, item in self._items("routes"):
-            _entry(item, where, ("family", "dst", "table", "dev"), ("type",))
-            dst = _check(item["dst"], str, where + ".dst")
+            entry(item, where, ("family", "dst", "table", "dev"), ("type",))
+            dst = check(item["dst"], str, where + ".dst")
             table = _table(item["table"], where + ".table")
             devices = _names(item["dev"], where + ".dev")
             if (_family(item["family"], where + ".family") == family and item.get("type", "unicast") == "unicast"
@@ -285,66 +219,31 @@ class _SimulatedView:
     def sockets(self):
         found = []
         for where, item in self._items("tcp"):
-            _entry(item, where, ("state", "local", "local_port", "sshd"), ("remote", "remote_port"))
+            entry(item, where, ("state", "local", "local_port", "sshd"), ("remote", "remote_port"))
             if item["state"] not in (_sshd.LISTEN, _sshd.ESTABLISHED):
                 raise Unreadable("%s.state must be LISTEN or ESTABLISHED" % where)
             unspecified = "0.0.0.0" if ":" not in str(item["local"]) else "::"
             found.append(_sshd.Socket(
                 item["state"], _ip(item["local"], where + ".local"),
-                _check(item["local_port"], int, where + ".local_port"),
+                check(item["local_port"], int, where + ".local_port"),
                 _ip(item.get("remote", unspecified), where + ".remote"),
-                _check(item.get("remote_port", 0), int, where + ".remote_port"),
-                _check(item["sshd"], bool, where + ".sshd")))
+                check(item.get("remote_port", 0), int, where + ".remote_port"),
+                check(item["sshd"], bool, where + ".sshd")))
         return found
 
     def route_get(self, destination, source):
         for where, item in self._items("route_get"):
-            _entry(item, where, ("to", "dev"), ("from",))
+            entry(item, where, ("to", "dev"), ("from",))
             if _ip(item["to"], where + ".to") == destination and (
                     item.get("from") is None or _ip(item["from"], where + ".from") == source):
                 return _names(item["dev"], where + ".dev")
         return ()
 
 
-def _load_file(path):
-    """The parsed JSON of a regular file (not a FIFO or device: opened without blocking)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise Unreadable("%s is not a regular file" % path)
-            with os.fdopen(os.dup(fd), "rb") as handle:
-                raw = handle.read(_MAX_FILE + 1)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise Unreadable("cannot read %s (%s)" % (path, exc.strerror))
-    if len(raw) > _MAX_FILE:
-        raise Unreadable("%s is larger than %d bytes" % (path, _MAX_FILE))
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except ValueError as exc:
-        raise Unreadable("%s is not valid JSON (%s)" % (path, exc))
-
-
 def simulated_view(sysfs_root):
     """The view of a simulated tree, or None when the tree at sysfs_root is (or may be) real."""
-    path = os.path.join(sysfs_root, SIMULATED_NETWORK)
-    if not os.path.lexists(path):
-        return None
-    return _SimulatedView(path, _load_file(path))
-
-
-def simulated_addresses(sysfs_root):
-    """{name: [routed addresses]} of a simulated tree, None for a real one; Unreadable if bad.
-
-    Link-local IPv6 addresses are left out, as the kernel path of the scanner does.
-    """
-    view = simulated_view(sysfs_root)
-    if view is None:
-        return None
-    return dict((name, [a for a in addrs if not is_link_local(a)])
-                for name, addrs in view.addresses().items())
+    found = _simulated.load(sysfs_root)
+    return None if found is None else _SimulatedView(*found)
 
 
 # ------------------------------------------------------------------------------------ assembly

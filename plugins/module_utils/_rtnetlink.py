@@ -184,9 +184,16 @@ def addresses(link_local=False):
         if raw is None or family not in (socket.AF_INET, socket.AF_INET6):
             continue
         address = ipaddress.ip_address(raw)
-        if link_local or not (address.version == 6 and address.is_link_local):
+        if link_local or not is_link_local(address):
             found.setdefault(index, []).append("%s/%d" % (address, prefix))
     return found
+
+
+def is_link_local(address):
+    """True for an IPv6 link-local address ("addr/prefix", "addr" or an ipaddress object):
+    every IPv6-enabled link has one, and it makes no interface routed."""
+    ip = ipaddress.ip_interface(address).ip
+    return ip.version == 6 and ip.is_link_local
 
 
 def addresses_by_name():

@@ -35,7 +35,7 @@ import errno
 import os
 import re
 
-from . import _netstate, _rtnetlink
+from . import _rtnetlink, _simulated
 from ._identity import InterfaceError, designated, normalize_guid, normalize_mac
 
 NETVSC_CLASS_ID = "{f8615163-df3e-46c5-913f-f2d2f965ed0e}"
@@ -278,14 +278,20 @@ def _listdir(path):
         return []
 
 
-def _load_simulated_addresses(reader):
-    """Addresses of a simulated tree (its _netstate.SIMULATED_NETWORK file stands in for
-    rtnetlink, which belongs to the real kernel), or None when the tree is (or may be) real."""
+def _simulated_addresses(reader):
+    """Routed addresses of a simulated tree (its _simulated.SIMULATED_NETWORK file stands in
+    for rtnetlink, which belongs to the real kernel), or None when the tree is (or may be)
+    real. Link-local IPv6 addresses are left out, as on the kernel path."""
     try:
-        return _netstate.simulated_addresses(reader.root)
-    except _netstate.Unreadable as exc:
+        found = _simulated.load(reader.root)
+        if found is None:
+            return None
+        addresses = _simulated.addresses(*found)
+    except _simulated.Unreadable as exc:
         reader.warnings.append("%s; no addresses used" % exc)
         return {}
+    return dict((name, [a for a in addrs if not _rtnetlink.is_link_local(a)])
+                for name, addrs in addresses.items())
 
 
 def _kernel_addresses(reader, netdevs):
@@ -475,7 +481,7 @@ def scan(root="/sys", known_macs=None, with_addresses=True):
 
     addresses = {}
     if with_addresses and any(iface["name"] for iface in netvscs):
-        addresses = _load_simulated_addresses(reader)
+        addresses = _simulated_addresses(reader)
         if addresses is None:
             addresses = _kernel_addresses(reader, netvscs)
     for iface in netvscs:

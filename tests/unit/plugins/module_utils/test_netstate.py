@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.hyperv.netvsc.plugins.module_utils import _netstate
+from ansible_collections.hyperv.netvsc.plugins.module_utils import _netstate, _simulated
 from ansible_collections.hyperv.netvsc.plugins.module_utils._scan import scan
 from ansible_collections.hyperv.netvsc.tests.fixtures.cases import CASES
 from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import (
@@ -29,7 +29,7 @@ def tree(tmp_path):
 
 
 def test_builder_and_reader_agree_on_the_name():
-    assert SIMULATED_NETWORK == _netstate.SIMULATED_NETWORK
+    assert SIMULATED_NETWORK == _simulated.SIMULATED_NETWORK
 
 
 def test_simulated_tree_gives_what_the_kernel_would(tree):
@@ -75,7 +75,7 @@ def test_scanner_warns_about_a_garbled_file_and_uses_no_addresses(tree):
 
 def test_file_larger_than_the_limit_is_refused(tree, monkeypatch):
     root = tree("cx5_4nic")
-    monkeypatch.setattr(_netstate, "_MAX_FILE", 64)
+    monkeypatch.setattr(_simulated, "_MAX_FILE", 64)
     with pytest.raises(_netstate.Unreadable, match="is larger than 64 bytes"):
         _netstate.read(root)
 
