@@ -40,8 +40,11 @@ def normalize_mac(text):
     if not isinstance(text, str):
         return None
     mac = text.strip().lower()
-    if not _MAC_FORMS_RE.fullmatch(mac):
+    match = _MAC_FORMS_RE.fullmatch(mac)
+    if match is None:
         return None
+    if match.group(1) == ":":
+        return mac
     digits = mac.replace(":", "").replace("-", "")
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 

@@ -102,9 +102,10 @@ class _Reader:
 
         directory is a path or an open directory fd (cheaper: no path walk per read).
         """
-        path = name if isinstance(directory, int) else directory + "/" + name
+        dir_fd = directory if isinstance(directory, int) else None
+        path = name if dir_fd is not None else directory + "/" + name
         try:
-            fd = os.open(path, os.O_RDONLY, dir_fd=directory if isinstance(directory, int) else None)
+            fd = os.open(path, os.O_RDONLY, dir_fd=dir_fd)
             try:
                 raw = os.read(fd, 4096)
             finally:
@@ -131,7 +132,7 @@ class _Reader:
     def link_name(path, dir_fd=None):
         """Basename of a symlink's target, or None when there is no such link."""
         try:
-            return os.path.basename(os.readlink(path, dir_fd=dir_fd))
+            return os.readlink(path, dir_fd=dir_fd).rpartition("/")[2]
         except OSError:
             return None
 
@@ -144,14 +145,15 @@ def _open_dir(path, dir_fd=None):
         return None
 
 
-def _classify_netdev(reader, name):
-    """Return ("netvsc" | "pci" | "other", record) for one class/net entry, or None if gone.
+def _classify_netdev(reader, net, name):
+    """Return ("netvsc" | "pci" | "other", record) for the entry name of class/net (whose fd
+    is net), or None if gone.
 
     The device's subsystem link decides what to read, and reads go through directory fds,
     so each interface costs a handful of cheap syscalls (this runs for every netdev on
     every monitor rescan).
     """
-    base = _open_dir(reader.path("class", "net", name))
+    base = _open_dir(name, net)
     if base is None:
         return None  # dangling link: the device left between listdir() and now
     device = None
@@ -427,6 +429,35 @@ def _unpaired_reason(mac, candidates, owners, free):
         len(candidates), ", ".join(sorted(vf["name"] for vf in candidates)), len(owners), mac)
 
 
+def _netdevs(reader):
+    """(NetVSC records, PCI netdev records, {other netdev: driver}) of class/net, by name.
+
+    Entries are opened relative to one fd of class/net: no walk from the root per netdev.
+    """
+    netvscs, pci, others = [], [], {}
+    net = _open_dir(reader.path("class", "net"))
+    if net is None:
+        return netvscs, pci, others
+    try:
+        for name in _listdir(net):
+            try:
+                found = _classify_netdev(reader, net, name)
+            except _Vanished:
+                continue
+            if found is None:
+                continue
+            kind, record = found
+            if kind == "netvsc":
+                netvscs.append(record)
+            elif kind == "pci":
+                pci.append(record)
+            else:
+                others[name] = record.get("driver")
+    finally:
+        os.close(net)
+    return netvscs, pci, others
+
+
 def scan(root="/sys", known_macs=None, with_addresses=True):
     """Scan the sysfs tree under root and return a Snapshot.
 
@@ -436,23 +467,11 @@ def scan(root="/sys", known_macs=None, with_addresses=True):
     """
     reader = _Reader(root)
     known_macs = dict((guid.lower(), mac) for guid, mac in (known_macs or {}).items())
-    netvscs, pci, others = [], [], {}
-    for name in _listdir(reader.path("class", "net")):
-        try:
-            found = _classify_netdev(reader, name)
-        except _Vanished:
-            continue
-        if found is None:
-            continue
-        kind, record = found
-        if kind == "netvsc":
-            netvscs.append(record)
-        elif kind == "pci":
-            pci.append(record)
-        else:
-            others[name] = record.get("driver")
+    netvscs, pci, others = _netdevs(reader)
     seen = set(iface["vmbus_id"] for iface in netvscs)
     for entry in _listdir(reader.path("bus", "vmbus", "devices")):
+        if entry in seen:  # found through class/net (sysfs writes GUIDs normalized)
+            continue
         guid = normalize_guid(entry)
         if guid is None or guid in seen:
             continue

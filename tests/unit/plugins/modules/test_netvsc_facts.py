@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 
 import pytest
@@ -132,3 +133,46 @@ def test_readiness_can_be_skipped_and_is_absent_off_hyperv(capsys, tmp_path):
     vmware = build(CASES["vmware_vmxnet3"], str(tmp_path / "vmware"))
     assert "readiness" not in run_module(netvsc_facts, capsys, {"sysfs_root": vmware})[
         "ansible_facts"]["netvsc"]
+
+
+def _shipped_module_utils(module_file):
+    """The collection's module_utils that AnsiballZ ships with module_file: the closure of its
+    imports, found statically as ansible-core's recursive_finder does (function-level imports
+    count too)."""
+    plugins = os.path.dirname(os.path.dirname(module_file))
+    absolute = "ansible_collections.hyperv.netvsc.plugins."
+    found, todo = set(), [("modules", module_file)]
+    while todo:
+        package, path = todo.pop()
+        with open(path) as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:  # relative to plugins.<package>
+                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                target = ".".join(parts + ([node.module] if node.module else []))
+            elif (node.module or "").startswith(absolute):
+                target = node.module[len(absolute):]
+            else:
+                continue
+            if target.split(".")[0] != "module_utils":
+                continue
+            rest = target.split(".")[1:]
+            for name in rest[:1] or [alias.name for alias in node.names]:
+                util = os.path.join(plugins, "module_utils", name + ".py")
+                if name not in found and os.path.exists(util):
+                    found.add(name)
+                    todo.append(("module_utils", util))
+    return found
+
+
+def test_netvsc_facts_ships_no_guard_code():
+    """AnsiballZ compiles every shipped module_util on the controller and on the host on each
+    run (the facts benchmark's goal against ping): the management guard's network state and
+    sshd code stay out of netvsc_facts."""
+    shipped = _shipped_module_utils(netvsc_facts.__file__)
+    assert shipped == {"_declarations", "_identity", "_readiness", "_rtnetlink", "_scan",
+                       "_simulated", "_trust"}
+    assert "_netstate" in _shipped_module_utils(
+        os.path.join(os.path.dirname(netvsc_facts.__file__), "netvsc_pair.py"))
