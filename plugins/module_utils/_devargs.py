@@ -18,8 +18,22 @@ Input: one *pairing* per DPDK port, a dict (or any object with the same attribut
      "vf": None or {"pci_address": "a2a3:00:02.0", "mac": "00:0d:3a:03:1e:b1",
                     "kind": "mlx4" | "mlx5" | "mana" | "unknown"}}
 
-``render(pairs, mode)`` returns a :class:`Rendered` (``eal_args`` argv list, ``devargs``
-per id, ``modes`` per id, ``warnings``) or raises :class:`DevargsError` naming the pairing.
+``render(pairs, mode)`` returns a :class:`Rendered` (``eal_args`` argv list, ``devargs``,
+``modes``, ``reasons`` and ``devices`` per id, ``warnings``) or raises :class:`DevargsError`
+naming the pairing. Which mode a pairing gets, and whether it is valid for its VF, is
+``_mode.choose()``.
+
+``devices`` holds the name of the DPDK port an application looks up
+(``rte_eth_dev_get_port_by_name()``), as the PMDs of DPDK 22.11 and 24.11 name them:
+
+* fail-safe: its vdev name, ``net_failsafe_<id>``;
+* vdev_netvsc: the fail-safe port it creates, ``net_failsafe_vsc<N>`` (``vdev_netvsc.c``:
+  N counts the NetVSCs it took, in argument order, from 0);
+* netvsc PMD: the VMBus device name, the NetVSC's instance GUID (``bus/vmbus``: the entry of
+  ``/sys/bus/vmbus/devices``; ``hn_ethdev.c`` allocates the port under it).
+
+The VF ports are sub-devices owned by the fail-safe or netvsc port (hidden from
+``RTE_ETH_FOREACH_DEV``) and not listed.
 
 Grammar facts this module enforces (DPDK ``drivers/net/failsafe/failsafe_args.c``):
 
@@ -37,10 +51,9 @@ import json
 import re
 
 from ._declarations import DRIVERS, ID_RE
-from ._identity import MAC_RE, is_netdev_name
+from ._identity import MAC_RE, is_netdev_name, normalize_guid
+from ._mode import MODES, ModeError, choose
 from ._scan import KINDS as VF_KINDS
-
-MODES = ("failsafe", "vdev_netvsc", "netvsc_pmd", "auto")
 
 DEVARGS_MAXLEN = 4096  # fail-safe: strlen(params) >= DEVARGS_MAXLEN is refused
 FAILSAFE_MAX_SUBDEVICES = 2  # FAILSAFE_MAX_ETHPORTS
@@ -76,15 +89,21 @@ class Rendered:
     ``devargs``: ``{id: [devargs string, ...]}`` (what belongs to that pairing; the shared
     ``net_vdev_netvsc0,ignore=1`` is not repeated per id).
     ``modes``: ``{id: "failsafe" | "vdev_netvsc" | "netvsc_pmd"}`` (mode actually chosen).
+    ``reasons``: ``{id: why that mode}`` (``_mode.choose()``).
+    ``devices``: ``{id: DPDK device name of its port}`` (None: netvsc PMD without a VMBus GUID).
     ``warnings``: list of strings.
+    All dicts keep the order of the pairings.
     """
 
-    __slots__ = ("eal_args", "devargs", "modes", "warnings")
+    __slots__ = ("eal_args", "devargs", "modes", "reasons", "devices", "warnings")
 
-    def __init__(self, eal_args=None, devargs=None, modes=None, warnings=None):
+    def __init__(self, eal_args=None, devargs=None, modes=None, reasons=None, devices=None,
+                 warnings=None):
         self.eal_args = list(eal_args or [])
         self.devargs = dict(devargs or {})
         self.modes = dict(modes or {})
+        self.reasons = dict(reasons or {})
+        self.devices = dict(devices or {})
         self.warnings = list(warnings or [])
 
     def to_dict(self):
@@ -92,6 +111,8 @@ class Rendered:
             "eal_args": list(self.eal_args),
             "devargs": {k: list(v) for k, v in self.devargs.items()},
             "modes": dict(self.modes),
+            "reasons": dict(self.reasons),
+            "devices": dict(self.devices),
             "warnings": list(self.warnings),
         }
 
@@ -290,15 +311,6 @@ def failsafe_devargs(pid, mac, hotplug_poll, subdevices):
 
 VDEV_NETVSC_IGNORE = "net_vdev_netvsc0,ignore=1"
 
-MANA_FAILSAFE_REFUSAL = (
-    "pairing {id}: the VF {vf} is a MANA device; fail-safe over MANA is refused: Microsoft "
-    "(LISA: \"Failsafe PMD test on MANA is not supported\", Azure docs) does not support it, "
-    "all MANA vPorts share one PCI address (selected with mac=), and fail-safe's "
-    "fs_ethdev_portid_get() matches probed ports by device-name prefix, so it can take the "
-    "wrong vPort. Use mode netvsc_pmd (DPDK >= 22.11) with the NetVSC declared with driver "
-    "uio_hv_generic."
-)
-
 
 def _normalize(pair, index):
     pid = _get(pair, "id")
@@ -330,8 +342,12 @@ def _normalize(pair, index):
                 "pairing %s: the VF %s reports MAC %s but the NetVSC has %s; on Hyper-V the "
                 "VF always carries the NetVSC's MAC, so this is not its VF (check the "
                 "pairing / rescan)" % (pid, _get(vf, "pci_address"), _get(vf, "mac"), mac))
+    vmbus_id = _get(pair, "vmbus_id")
+    if vmbus_id is not None and normalize_guid(vmbus_id) != vmbus_id:
+        raise DevargsError("pairing %s: VMBus GUID %r is not a lowercase GUID without braces"
+                           % (pid, vmbus_id))
     return {"id": pid, "driver": driver, "mac": mac, "name": name, "forced": forced,
-            "vf": vf, "vf_arg": vf_arg, "kind": kind}
+            "vmbus_id": vmbus_id, "vf": vf, "vf_arg": vf_arg, "kind": kind}
 
 
 def _need_netdev(p, mode):
@@ -345,8 +361,6 @@ def _need_netdev(p, mode):
 
 def _render_failsafe(p, hotplug_poll, state_dir, warnings):
     _need_netdev(p, "failsafe")
-    if p["kind"] == "mana":
-        raise DevargsError(MANA_FAILSAFE_REFUSAL.format(id=p["id"], vf=p["vf_arg"]))
     if p["kind"] == "unknown":
         warnings.append(
             "pairing %s: VF %s is of unknown kind; fail-safe only swaps it out on RMV events "
@@ -358,12 +372,6 @@ def _render_failsafe(p, hotplug_poll, state_dir, warnings):
 
 def _render_vdev_netvsc(p, index):
     _need_netdev(p, "vdev_netvsc")
-    if p["kind"] == "mana":
-        raise DevargsError(
-            "pairing %s: the VF %s is a MANA device; vdev_netvsc builds a fail-safe port over "
-            "the bare PCI address (no mac=), i.e. every vPort of the shared MANA function, and "
-            "fail-safe on MANA is unsupported. Use mode netvsc_pmd with driver "
-            "uio_hv_generic." % (p["id"], p["vf_arg"]))
     value = "net_vdev_netvsc%d,iface=%s" % (index, p["name"])
     if p["forced"]:
         value += ",force=1"
@@ -372,12 +380,6 @@ def _render_vdev_netvsc(p, index):
 
 
 def _render_netvsc_pmd(p, warnings):
-    if p["driver"] != "uio_hv_generic":
-        raise DevargsError(
-            "pairing %s: mode netvsc_pmd needs the NetVSC bound to uio_hv_generic, but it is "
-            "declared with driver %s; declare the pairing with driver uio_hv_generic (the "
-            "netvsc PMD probes the VMBus device itself) or use mode failsafe"
-            % (p["id"], p["driver"]))
     if p["vf"] is None:
         warnings.append(WARN_NO_VF_PMD.format(id=p["id"]))
         return []
@@ -386,15 +388,16 @@ def _render_netvsc_pmd(p, warnings):
     return ["-a", p["vf_arg"]]
 
 
-def render(pairs, mode="failsafe", hotplug_poll=2000, state_dir="/run/netvsc"):
+def render(pairs, mode="failsafe", hotplug_poll=2000, state_dir="/run/netvsc", host=None):
     """Render EAL arguments for all pairings (in the given order) in one mode.
 
     Modes: ``failsafe`` (``--vdev net_vdev_netvsc0,ignore=1`` once, then per pairing
     ``--vdev net_failsafe_<id>,mac=<mac>,hotplug_poll=<ms>,exec(cat <state_dir>/<id>.vf),
     dev(net_tap_<id>,remote=<netvsc>)``), ``vdev_netvsc`` (``--vdev
     net_vdev_netvsc<N>,iface=<netvsc>[,force=1]``), ``netvsc_pmd`` (``-a <vf pci>``, MANA
-    ``--vdev <pci>,mac=<mac>``, nothing when no VF), ``auto`` (netvsc_pmd for pairings with
-    driver uio_hv_generic, else failsafe). Raises DevargsError before producing output.
+    ``--vdev <pci>,mac=<mac>``, nothing when no VF), ``auto`` (per pairing, ``_mode.choose()``
+    with the pairing's declared driver and host, the ``_readiness.probe()`` of the host, which
+    only words the reasons). Raises DevargsError before producing output.
     """
     if mode not in MODES:
         raise DevargsError("mode %r is not one of %s" % (mode, ", ".join(MODES)))
@@ -421,20 +424,24 @@ def render(pairs, mode="failsafe", hotplug_poll=2000, state_dir="/run/netvsc"):
     per_pair = []
     vdev_index = 0
     for p in normalized:
-        chosen = mode
-        if mode == "auto":
-            chosen = "netvsc_pmd" if p["driver"] == "uio_hv_generic" else "failsafe"
+        try:
+            chosen, _driver, reason = choose(mode, p["kind"], host, p["driver"], pair_id=p["id"],
+                                             vf=p["vf"] and _get(p["vf"], "pci_address"))
+        except ModeError as exc:
+            raise DevargsError(str(exc))
         if chosen == "failsafe":
             value = _render_failsafe(p, hotplug_poll, state_dir, result.warnings)
-            args, devargs = ["--vdev", value], [value]
+            args, devargs, device = ["--vdev", value], [value], "net_failsafe_%s" % p["id"]
         elif chosen == "vdev_netvsc":
             value = _render_vdev_netvsc(p, vdev_index)
+            args, devargs, device = ["--vdev", value], [value], "net_failsafe_vsc%d" % vdev_index
             vdev_index += 1
-            args, devargs = ["--vdev", value], [value]
         else:
             args = _render_netvsc_pmd(p, result.warnings)
-            devargs = args[1::2]
+            devargs, device = args[1::2], p["vmbus_id"]
         result.modes[p["id"]] = chosen
+        result.reasons[p["id"]] = reason
+        result.devices[p["id"]] = device
         result.devargs[p["id"]] = devargs
         per_pair.extend(args)
 

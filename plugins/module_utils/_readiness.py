@@ -263,7 +263,7 @@ def _release_tuple(release):
     return tuple(int(n) for n in match.groups()) if match else None
 
 
-def _dpdk_label(dpdk):
+def dpdk_label(dpdk):
     return "DPDK %s" % (dpdk["version"] or "(ABI %s)" % dpdk["abi"])
 
 
@@ -310,7 +310,7 @@ def _vf_gaps(vf, host):
     reasons, warnings = [], []
     if dpdk["libdir"] is not None and not dpdk["pmds"][kind]:
         reasons.append("%s, but the installed %s has no %s PMD" % (
-            label, _dpdk_label(dpdk), KIND_LABELS.get(kind, kind)))
+            label, dpdk_label(dpdk), KIND_LABELS.get(kind, kind)))
     for module in KIND_MODULES[kind][1]:
         reason, warning = _module_gap(host, module, label)
         if reason and kind == "mana" and module == "mana_ib":

@@ -23,7 +23,16 @@ description:
     pairing was declared with O(hyperv.netvsc.netvsc_pair#module:force=true).
     V(netvsc_pmd): C(-a <vf pci>) (MANA C(--vdev <pci>,mac=<mac>)), nothing while no VF is
     present; it needs the NetVSC declared with C(uio_hv_generic).
-    V(auto): V(netvsc_pmd) for pairings declared with C(uio_hv_generic), else V(failsafe)."
+    V(auto): per pairing, as Microsoft recommends: V(netvsc_pmd) for a NetVSC whose VF is MANA
+    and for one declared with C(uio_hv_generic), else V(failsafe). RV(pairs) gives the reason
+    of each choice."
+  - "Order: the pairings are rendered in the order of O(pairs), by default in the natural order
+    of the NetVSC names (C(eth2) before C(eth10)). DPDK port ids follow neither (fail-safe and
+    the netvsc PMD own hidden sub-ports): an application looks its ports up by device name,
+    which RV(ports) and the O(port_map) file give per pairing."
+  - A mode that is no longer valid for a pairing fails the task with the reason, for example
+    V(failsafe) once the VF of the NetVSC became a MANA device (Azure moves VMs to MANA
+    hardware after a deallocate).
   - A declared NetVSC that is not present now still renders in V(failsafe) mode, from its
     declaration (last seen name and MAC), with a warning.
   - An invalid declaration is skipped with a warning that names the file and the field. A
@@ -51,7 +60,9 @@ options:
     description:
       - Pairings to render, in this order, by pairing id or by NetVSC (last seen name, MAC or
         VMBus GUID of a declaration, or a live NetVSC name).
-      - Default is every declaration in O(config_dir), sorted by id.
+      - Default is every declaration (of O(declarations) in their order, else in O(config_dir)
+        in the natural order of the NetVSC names: the live name, else the last seen one; then
+        the id).
     type: list
     elements: str
   mode:
@@ -96,9 +107,23 @@ options:
       - Independent of O(dest); a file is written atomically and only when its content
         differs, with the permissions described for O(dest).
     type: path
+  port_map:
+    description:
+      - 'File to write the port map to: RV(ports) as JSON, C({"format": 1, "ports": [...]}),
+        for example C(/etc/netvsc/ports.json) beside the C(EnvironmentFile).'
+      - Written like O(dest) (atomically, only when it differs, missing parents made), with the
+        same O(dest_mode), O(owner) and O(group).
+    type: path
+  readiness_root:
+    description:
+      - Directory below which O(mode=auto) looks for the installed DPDK and the kernel's
+        modules (like M(hyperv.netvsc.netvsc_facts)'s option of this name), to give the
+        reason of each choice.
+    type: path
+    default: /
   dest_mode:
     description:
-      - Permissions of O(dest) and of the O(args_dir) files, like the C(mode) option of
+      - Permissions of O(dest), O(port_map) and of the O(args_dir) files, like the C(mode) option of
         M(ansible.builtin.file) (this module's O(mode) is the DPDK mode), for example
         V("0640").
       - Needs O(dest) or O(args_dir).
@@ -116,9 +141,9 @@ options:
   declarations:
     description:
       - Render these pairing declarations (as RV(hyperv.netvsc.netvsc_pair#module:pairs[].declaration)
-        returns them) instead of reading O(config_dir); each is checked like a file. In check
-        mode a preceding M(hyperv.netvsc.netvsc_pair) wrote nothing, so this renders what a
-        real run writes.
+        returns them), in this order, instead of reading O(config_dir); each is checked like a
+        file. In check mode a preceding M(hyperv.netvsc.netvsc_pair) wrote nothing, so this
+        renders what a real run writes.
       - An empty list renders no arguments at all (and O(args_dir) then holds no C(.args) file).
     type: list
     elements: dict
@@ -128,7 +153,10 @@ options:
       - V(args) is one argument per line (C(mapfile -t ARGS < file) in bash).
       - V(env) is one C(NETVSC_EAL_ARGS="...") line for a systemd C(EnvironmentFile); use it as
         C($NETVSC_EAL_ARGS) (not C(${NETVSC_EAL_ARGS})) as a word of its own in C(ExecStart=).
-      - V(json) is the rendering (C(eal_args), C(devargs), C(modes), C(warnings)) as JSON.
+        A second line, C(NETVSC_DPDK_PORTS="..."), lists the DPDK device names of the ports in
+        the same order (RV(ports)).
+      - V(json) is the rendering (C(eal_args), C(devargs), C(modes), C(reasons), C(devices),
+        C(warnings)) as JSON.
     type: str
     choices: [args, env, json]
     default: args
@@ -175,6 +203,18 @@ EXAMPLES = r"""
   register: eal_files
   notify: Restart dpdk-app
 
+- name: Choose the mode per pairing and write the port map beside the EnvironmentFile
+  hyperv.netvsc.netvsc_failsafe:
+    mode: auto
+    format: env
+    dest: /etc/netvsc/eal.env
+    port_map: /etc/netvsc/ports.json
+  register: eal_auto
+
+- name: Say which DPDK device is which NIC
+  ansible.builtin.debug:
+    msg: "{{ eal_auto.ports | map(attribute='device') | zip(eal_auto.ports | map(attribute='netvsc')) | list }}"
+
 - name: Show which files changed
   ansible.builtin.debug:
     msg: "{{ eal_files.files | dict2items | rejectattr('value', '==', 'unchanged')
@@ -216,12 +256,12 @@ content:
     net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,exec(cat /run/netvsc/dpdk0.vf),dev(net_tap_dpdk0,remote=eth1)
 files:
   description:
-    - The files this call wrote, checked or removed (O(dest) and the O(args_dir) files), by
-      path, as given (not resolved).
+    - The files this call wrote, checked or removed (O(dest), O(port_map) and the O(args_dir)
+      files), by path, as given (not resolved).
     - V(written) when the content changed, V(unchanged) when it was already current (its
       O(dest_mode), O(owner) and O(group) are still enforced, which can set C(changed)),
       V(removed) for a stale C(<id>.args) in O(args_dir). In check mode, what would happen.
-    - Empty without O(dest) and O(args_dir).
+    - Empty without O(dest), O(port_map) and O(args_dir).
   returned: success
   type: dict
   sample:
@@ -229,8 +269,64 @@ files:
     /etc/netvsc/eal.d/dpdk0.args: unchanged
     /etc/netvsc/eal.d/dpdk1.args: written
     /etc/netvsc/eal.d/dpdk7.args: removed
+ports:
+  description:
+    - The port map, in the order of the EAL arguments, says which DPDK device is which
+      NetVSC. Look a port up with C(rte_eth_dev_get_port_by_name(device)); DPDK port ids are
+      not positions.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    position:
+      description: Place of the pairing in the EAL arguments, from 0.
+      type: int
+      returned: always
+      sample: 0
+    id:
+      description: Pairing id.
+      type: str
+      returned: always
+      sample: dpdk0
+    device:
+      description:
+        - DPDK device name of the port. V(failsafe) C(net_failsafe_<id>); V(vdev_netvsc)
+          C(net_failsafe_vsc<N>) (N counts the NetVSCs vdev_netvsc takes, from 0, in argument
+          order); V(netvsc_pmd) the NetVSC's VMBus GUID (the netvsc PMD names its port after
+          the VMBus device). The same in DPDK 22.11 and 24.11.
+      type: str
+      returned: always
+      sample: net_failsafe_dpdk0
+    mode:
+      description: Mode of the pairing.
+      type: str
+      returned: always
+      sample: failsafe
+    netvsc:
+      description: NetVSC netdev name (its last seen name while bound to C(uio_hv_generic)).
+      type: str
+      returned: always
+      sample: eth1
+    mac:
+      description: NetVSC MAC.
+      type: str
+      returned: always
+      sample: "00:0d:3a:03:1e:b1"
+    vmbus_id:
+      description: NetVSC VMBus instance GUID.
+      type: str
+      returned: always
+      sample: 000d3a03-1eb1-000d-3a03-1eb1000d3a03
+  sample:
+    - position: 0
+      id: dpdk0
+      device: net_failsafe_dpdk0
+      mode: failsafe
+      netvsc: eth1
+      mac: "00:0d:3a:03:1e:b1"
+      vmbus_id: 000d3a03-1eb1-000d-3a03-1eb1000d3a03
 pairs:
-  description: Per pairing id, the NetVSC and VF the rendering used.
+  description: Per pairing id, the NetVSC and VF the rendering used, and the mode chosen.
   returned: success
   type: dict
   contains:
@@ -255,12 +351,24 @@ pairs:
       type: str
       returned: always
       sample: "a2a3:00:02.0"
+    mode:
+      description: Mode of the pairing (V(auto) resolved).
+      type: str
+      returned: always
+      sample: failsafe
+    mode_reason:
+      description: Why this mode.
+      type: str
+      returned: always
+      sample: DPDK 21.11.7 is older than 22.11, from which Microsoft recommends the netvsc PMD
   sample:
     dpdk0:
       netvsc_name: eth1
       mac: "00:0d:3a:03:1e:b1"
       present: true
       vf: "a2a3:00:02.0"
+      mode: failsafe
+      mode_reason: mode failsafe was asked for
 """
 
 import os
@@ -270,8 +378,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ..module_utils import _declarations as decls
 from ..module_utils import _devargs
 from ..module_utils import _manifest
+from ..module_utils import _portmap
 from ..module_utils._identity import Conflict, designated, designates
 from ..module_utils._plan import Plan, PlanError
+from ..module_utils._readiness import probe
 from ..module_utils._scan import scan
 
 
@@ -281,10 +391,12 @@ def _matches(token, declaration, iface):
                 or (iface is not None and designates(token, iface)))
 
 
-def select(declarations, snapshot, wanted, warn):
+def select(declarations, snapshot, wanted, warn, ordered=False):
     """The declarations to render, in the order asked; raise ValueError naming a bad token.
 
-    A conflicting declaration (its MAC and GUID designate two NetVSCs) is never rendered.
+    Without wanted tokens: every declaration, in their order when ordered (netvsc_pair's), else
+    in the natural order of their NetVSC names. A conflicting declaration (its MAC and GUID
+    designate two NetVSCs) is never rendered.
     """
     resolved, conflicting = [], {}
     for declaration in declarations:
@@ -294,7 +406,8 @@ def select(declarations, snapshot, wanted, warn):
             conflicting[declaration["id"]] = "%s; it is not rendered until its declaration is fixed" % exc
             warn(conflicting[declaration["id"]])
     if not wanted:
-        return resolved
+        return resolved if ordered else sorted(resolved, key=lambda item: (
+            _portmap.natural_key(shown_name(*item)), item[0]["id"]))
     chosen = []
     for token in wanted:
         token = str(token).strip()
@@ -309,6 +422,11 @@ def select(declarations, snapshot, wanted, warn):
         if found[0] not in chosen:
             chosen.append(found[0])
     return chosen
+
+
+def shown_name(declaration, iface):
+    """The NetVSC's name to order and show it by: live, else the last one seen."""
+    return (iface or {}).get("name") or declaration["netvsc"]["name"]
 
 
 def pairing_input(declaration, iface, warn):
@@ -346,7 +464,8 @@ def pairing_input(declaration, iface, warn):
 
 FORMATTERS = {
     "args": lambda rendered: _devargs.format_args(rendered.eal_args),
-    "env": lambda rendered: _devargs.format_env(rendered.eal_args),
+    "env": lambda rendered: _devargs.format_env(rendered.eal_args) + _devargs.format_env(
+        [device for device in rendered.devices.values() if device], var="NETVSC_DPDK_PORTS"),
     "json": _devargs.format_json,
 }
 
@@ -361,8 +480,9 @@ def render_args_files(pairs, params):
         state_dir=params["state_dir"]).eal_args)) for p in pairs)
 
 
-def stale_args_files(module, args_dir, keep_ids, keep_path):
-    """Regular files <id>.args in args_dir with a valid pairing id not in keep_ids."""
+def stale_args_files(module, args_dir, keep_ids, keep_paths):
+    """Regular files <id>.args in args_dir with a valid pairing id not in keep_ids, and whose
+    real path is none of keep_paths."""
     try:
         names = sorted(os.listdir(args_dir))
     except FileNotFoundError:
@@ -375,36 +495,41 @@ def stale_args_files(module, args_dir, keep_ids, keep_path):
         path = os.path.join(args_dir, name)
         if (ext == ".args" and decls.ID_RE.fullmatch(stem) and stem not in keep_ids
                 and os.path.isfile(path) and not os.path.islink(path)
-                and os.path.realpath(path) != keep_path):
+                and os.path.realpath(path) not in keep_paths):
             stale.append(path)
     return stale
 
 
-def sync_files(module, content, args_contents):
-    """Write dest and the args_dir files, remove stale .args; return (changed, files, diffs).
+def sync_files(module, contents, args_contents):
+    """Write dest and port_map (contents: {option: text}) and the args_dir files, remove stale
+    .args; return (changed, files, diffs).
 
     Everything is planned (read) before the first change, so a bad path fails the task with
     nothing written; what the plan creates is recorded in the manifest first.
     """
     params = module.params
-    dest, args_dir = params["dest"], params["args_dir"]
+    args_dir = params["args_dir"]
     plan = Plan(module.atomic_move)
-    try:
-        if dest:
-            plan.write(dest, content, mode=None)
-    except PlanError as exc:
-        module.fail_json(msg="dest %s: %s" % (dest, exc))
+    taken = {}  # real path: what it is, so that no two outputs share a file
+    for option, text in contents.items():
+        path = params[option]
+        if os.path.realpath(path) in taken:
+            module.fail_json(msg="%s %s is also %s" % (option, path, taken[os.path.realpath(path)]))
+        taken[os.path.realpath(path)] = "%s %s" % (option, path)
+        try:
+            plan.write(path, text, mode=None)
+        except PlanError as exc:
+            module.fail_json(msg="%s %s: %s" % (option, path, exc))
     try:
         if args_dir:
-            real_dest = dest and os.path.realpath(dest)
             plan.make_dirs(args_dir)
             for pair_id, text in args_contents.items():
                 path = os.path.join(args_dir, pair_id + ".args")
-                if os.path.realpath(path) == real_dest:
-                    module.fail_json(msg="dest %s is also the args_dir file of pairing %s"
-                                     % (dest, pair_id))
+                if os.path.realpath(path) in taken:
+                    module.fail_json(msg="%s is also the args_dir file of pairing %s"
+                                     % (taken[os.path.realpath(path)], pair_id))
                 plan.write(path, text, mode=None)
-            for path in stale_args_files(module, args_dir, args_contents, real_dest):
+            for path in stale_args_files(module, args_dir, args_contents, taken):
                 plan.remove(path)
     except PlanError as exc:
         module.fail_json(msg="args_dir %s: %s" % (args_dir, exc))
@@ -438,6 +563,8 @@ def main():
             owner=dict(type="str"),
             group=dict(type="str"),
             declarations=dict(type="list", elements="dict"),
+            port_map=dict(type="path"),
+            readiness_root=dict(type="path", default="/"),
             manifest=dict(type="path"),
             config_dir=dict(type="path", default=decls.DEFAULT_CONFIG_DIR),
             sysfs_root=dict(type="path", default="/sys"),
@@ -447,9 +574,9 @@ def main():
     params = module.params
     # required_by takes a single key; these need either of two.
     attributes = [name for name in ("dest_mode", "owner", "group") if params[name] is not None]
-    if attributes and not (params["dest"] or params["args_dir"]):
-        module.fail_json(msg="%s: only with dest or args_dir (they apply to the files this "
-                         "module writes)" % ", ".join(attributes))
+    if attributes and not (params["dest"] or params["port_map"] or params["args_dir"]):
+        module.fail_json(msg="%s: only with dest, port_map or args_dir (they apply to the files "
+                         "this module writes)" % ", ".join(attributes))
     given = params["declarations"] is not None
     if given:
         try:
@@ -472,22 +599,29 @@ def main():
         module.fail_json(msg="no valid pairing declarations in %s; declare pairings with "
                          "hyperv.netvsc.netvsc_pair first" % params["config_dir"], errors=errors)
     try:
-        selected = select(declarations, snapshot, params["pairs"], module.warn)
+        selected = select(declarations, snapshot, params["pairs"], module.warn, ordered=given)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
     pairs = [pairing_input(declaration, iface, module.warn) for declaration, iface in selected]
+    # The host's DPDK and kernel only word auto's reasons: the binding is netvsc_pair's.
+    host = probe(params["readiness_root"], params["sysfs_root"]) if params["mode"] == "auto" else None
     try:
         rendered = _devargs.render(pairs, mode=params["mode"], hotplug_poll=params["hotplug_poll"],
-                                   state_dir=params["state_dir"])
+                                   state_dir=params["state_dir"], host=host)
         content = FORMATTERS[params["format"]](rendered)
         args_contents = render_args_files(pairs, params) if params["args_dir"] else {}
     except _devargs.DevargsError as exc:
         module.fail_json(msg=str(exc))
     for warning in rendered.warnings:
         module.warn(warning)
+    ports = _portmap.port_map(pairs, rendered, dict(
+        (declaration["id"], shown_name(declaration, iface)) for declaration, iface in selected))
+    outputs = {"dest": content, "port_map": _portmap.format_map(ports)}
 
-    changed, files, diffs = sync_files(module, content, args_contents)
+    changed, files, diffs = sync_files(
+        module, dict((option, text) for option, text in outputs.items() if params[option]),
+        args_contents)
     # No "dest" key in the result: exit_json would add file stats and overwrite "mode".
     result = dict(
         changed=changed,
@@ -496,9 +630,12 @@ def main():
         devargs=rendered.devargs,
         mode=rendered.modes,
         content=content,
+        ports=ports,
         pairs=dict((p["id"], {"netvsc_name": p["netvsc_name"], "mac": p["mac"],
                               "present": iface is not None,
-                              "vf": p["vf"]["pci_address"] if p["vf"] else None})
+                              "vf": p["vf"]["pci_address"] if p["vf"] else None,
+                              "mode": rendered.modes[p["id"]],
+                              "mode_reason": rendered.reasons[p["id"]]})
                    for p, (_declaration, iface) in zip(pairs, selected)),
     )
     if module._diff and diffs:

@@ -192,7 +192,9 @@ def test_cx5_files(fleet):
     assert env.startswith('NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,ignore=1 --vdev ')
     assert ("net_failsafe_000d3a031eb1,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,"
             "exec(cat %s/000d3a031eb1.vf),dev(net_tap_000d3a031eb1,remote=eth1)" % state_dir) in env
-    assert env.count("net_failsafe_") == 3
+    assert env.splitlines()[0].count("net_failsafe_") == 3
+    assert env.splitlines()[1] == 'NETVSC_DPDK_PORTS="%s"' % " ".join(
+        "net_failsafe_" + pair_id for pair_id in ids)  # eth1..eth3, in that order
     args = _read(fleet, "cx5", "etc/netvsc/eal.d/000d3a0318c9.args").splitlines()
     assert args[:3] == ["--vdev", "net_vdev_netvsc0,ignore=1", "--vdev"]
     assert args[3].startswith("net_failsafe_000d3a0318c9,mac=00:0d:3a:03:18:c9,")
@@ -222,8 +224,9 @@ def test_mlx4_files(fleet):
     files = fleet.files("mlx4")
     assert sorted(f for f in files if f.startswith("etc/netvsc/pairs.d/")) == [
         "etc/netvsc/pairs.d/000d3a12ebf6.json"]
-    assert _read(fleet, "mlx4", "etc/netvsc/eal.env") == \
+    assert _read(fleet, "mlx4", "etc/netvsc/eal.env") == (
         'NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,iface=eth1"\n'
+        'NETVSC_DPDK_PORTS="net_failsafe_vsc0"\n')
     assert "kmod load mlx4_ib ib_uverbs" in _read(
         fleet, "mlx4", "etc/udev/rules.d/90-hyperv-netvsc-vf-000d3a12ebf6.rules")
 
@@ -272,7 +275,7 @@ def test_a_pairing_dropped_from_the_list_is_removed(fleet):
     assert proc.returncode == 0, _show(proc)
     after = fleet.files("cx5")
     assert not [f for f in after if "000d3a0319f7" in f]
-    assert _read(fleet, "cx5", "etc/netvsc/eal.env").count("net_failsafe_") == 2
+    assert _read(fleet, "cx5", "etc/netvsc/eal.env").splitlines()[0].count("net_failsafe_") == 2
     proc = fleet.run(limit="cx5")
     assert proc.returncode == 0, _show(proc)
     assert sorted(fleet.files("cx5")) == sorted(before)

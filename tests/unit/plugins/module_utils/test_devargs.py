@@ -115,13 +115,15 @@ def test_failsafe_refuses_missing_name():
         d.render([pair(name=None)], mode="failsafe")
 
 
-@pytest.mark.parametrize("mode", ["failsafe", "auto"])
-def test_failsafe_refuses_mana(mode):
+@pytest.mark.parametrize("mode, advice", [
+    ("failsafe", "Use mode auto, which switches it to the netvsc PMD"),
+    ("auto", "declared with driver hv_netvsc; pair it again with driver auto or uio_hv_generic")])
+def test_failsafe_refuses_mana(mode, advice):
     with pytest.raises(DevargsError) as exc:
         d.render([pair(mac=MAC3, vf=vf("7870:00:00.0", MAC3, "mana"))], mode=mode)
     msg = str(exc.value)
-    for word in ("pairing eth1", "MANA", "not supported", "PCI address",
-                 "fs_ethdev_portid_get", "netvsc_pmd"):
+    for word in ("pairing eth1", "7870:00:00.0 is a MANA device", "not supported", "PCI address",
+                 "fs_ethdev_portid_get", advice):
         assert word in msg
 
 
@@ -372,7 +374,7 @@ def test_format_json():
     assert text.endswith("}\n")
     data = json.loads(text)
     assert data == r.to_dict()
-    assert sorted(data) == ["devargs", "eal_args", "modes", "warnings"]
+    assert sorted(data) == ["devargs", "devices", "eal_args", "modes", "reasons", "warnings"]
     assert json.loads(d.format_json(r.eal_args)) == ["-a", "a2a3:00:02.0"]
 
 

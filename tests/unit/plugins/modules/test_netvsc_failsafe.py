@@ -16,7 +16,8 @@ import pytest
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _declarations, _devargs
 from ansible_collections.hyperv.netvsc.plugins.modules import netvsc_failsafe
 from ansible_collections.hyperv.netvsc.tests.unit.plugins.modules.utils import run_module
-from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import CASES, build, netvsc_guid_from_mac
+from ansible_collections.hyperv.netvsc.tests.fixtures import os_tree
+from ansible_collections.hyperv.netvsc.tests.fixtures.sysfs_tree import CASES, build, netvsc_guid_from_mac, remove_vf
 
 ETH1 = {"mac": "00:0d:3a:03:1e:b1", "name": "eth1", "vmbus_id": "000d3a03-1eb1-000d-3a03-1eb1000d3a03"}
 ETH2 = {"mac": "00:0d:3a:03:18:c9", "name": "eth2", "vmbus_id": "000d3a03-18c9-000d-3a03-18c9000d3a03"}
@@ -37,9 +38,10 @@ def run(capsys, args, check_mode=False, diff=False):
 
 class Env:
     def __init__(self, tmp_path, case="cx5_4nic"):
+        """case: a CASES name or a spec."""
         self.tmp = tmp_path
         self.root = tmp_path / "sys"
-        build(CASES[case], str(self.root))
+        build(CASES[case] if isinstance(case, str) else case, str(self.root))
         self.config_dir = tmp_path / "pairs.d"
         self.config_dir.mkdir()
 
@@ -72,7 +74,13 @@ def test_failsafe_default_renders_every_declaration(env, capsys):
     assert result["mode"] == {"dpdk0": "failsafe", "dpdk1": "failsafe"}
     assert result["content"] == "".join(a + "\n" for a in result["eal_args"])
     assert result["pairs"]["dpdk0"] == {"netvsc_name": "eth1", "mac": ETH1["mac"],
-                                        "present": True, "vf": "a2a3:00:02.0"}
+                                        "present": True, "vf": "a2a3:00:02.0", "mode": "failsafe",
+                                        "mode_reason": "mode failsafe was asked for"}
+    assert result["ports"] == [
+        {"position": 0, "id": "dpdk0", "device": "net_failsafe_dpdk0", "mode": "failsafe",
+         "netvsc": "eth1", "mac": ETH1["mac"], "vmbus_id": ETH1["vmbus_id"]},
+        {"position": 1, "id": "dpdk1", "device": "net_failsafe_dpdk1", "mode": "failsafe",
+         "netvsc": "eth2", "mac": ETH2["mac"], "vmbus_id": ETH2["vmbus_id"]}]
 
 
 def test_pairs_select_and_order(env, capsys):
@@ -143,8 +151,8 @@ def test_mana_failsafe_refused(tmp_path, capsys):
                           "vmbus_id": "f8615163-0000-1000-2000-6045bdf3fb7b"})
     result = run(capsys, env.args())
     assert result["rc"] == 1
-    assert result["msg"].startswith("pairing mana1: the VF 7870:00:00.0,mac=60:45:bd:f3:fb:7b is a "
-                                    "MANA device; fail-safe over MANA is refused")
+    assert result["msg"].startswith("pairing mana1: mode failsafe is not valid for it: its VF "
+                                    "7870:00:00.0 is a MANA device")
 
 
 def test_absent_netvsc_renders_from_declaration(env, capsys):
@@ -204,11 +212,12 @@ def test_devargs_error_is_reported(env, capsys):
 def test_format_env(env, capsys):
     result = run(capsys, env.args(pairs=["dpdk0"], format="env"))
     assert result["rc"] == 0, result
-    content = result["content"]
-    assert content == _devargs.format_env(result["eal_args"])
-    assert content.startswith('NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,ignore=1 --vdev \'')
-    value = content.split("=", 1)[1].strip()
+    eal_line, ports_line = result["content"].splitlines()
+    assert eal_line + "\n" == _devargs.format_env(result["eal_args"])
+    assert eal_line.startswith('NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,ignore=1 --vdev \'')
+    value = eal_line.split("=", 1)[1].strip()
     assert shlex.split(shlex.split(value)[0]) == result["eal_args"]
+    assert ports_line == 'NETVSC_DPDK_PORTS="net_failsafe_dpdk0"'
 
 
 def test_format_json(env, capsys):
@@ -256,8 +265,8 @@ def test_dest_write_check_diff_idempotence(env, capsys):
 def test_dest_mode_requires_dest_or_args_dir(env, capsys):
     result = run(capsys, env.args(dest_mode="0644", owner="root"))
     assert result["rc"] == 1
-    assert result["msg"] == ("dest_mode, owner: only with dest or args_dir (they apply to the "
-                             "files this module writes)")
+    assert result["msg"] == ("dest_mode, owner: only with dest, port_map or args_dir (they apply "
+                             "to the files this module writes)")
     with_args_dir = run(capsys, env.args(dest_mode="0600", args_dir=str(env.tmp / "eal.d")))
     assert with_args_dir["rc"] == 0, with_args_dir
     assert oct((env.tmp / "eal.d" / "dpdk0.args").stat().st_mode & 0o777) == "0o600"
@@ -280,7 +289,8 @@ def test_args_dir_writes_one_file_per_pairing(env, capsys):
     finally:
         os.umask(umask)
     assert result["rc"] == 0 and result["changed"] is True, result
-    assert dest.read_text() == result["content"] == _devargs.format_env(result["eal_args"])
+    assert dest.read_text() == result["content"] == _devargs.format_env(result["eal_args"]) + (
+        'NETVSC_DPDK_PORTS="net_failsafe_vsc0 net_failsafe_vsc1"\n')
     assert sorted(p.name for p in args_dir.iterdir()) == ["dpdk0.args", "dpdk1.args"]
     for pair_id in ("dpdk0", "dpdk1"):
         alone = single_pair_args(env, capsys, pair_id, mode="vdev_netvsc")
@@ -471,3 +481,90 @@ def test_a_foreign_manifest_fails_before_any_write(env, capsys):
     assert result["rc"] == 1
     assert result["msg"] == "%s is not a format 1 manifest of hyperv.netvsc" % manifest
     assert not (env.tmp / "etc").exists()
+
+
+# ---------------------------------------------------------------- port order and port map
+
+def natural_env(tmp_path):
+    """Three NetVSCs whose ids sort apart from their names: eth10 (id a), eth2 (b), eth9 (c)."""
+    nics = (("a", "eth10", "00:0d:3a:00:00:10"), ("b", "eth2", "00:0d:3a:00:00:02"),
+            ("c", "eth9", "00:0d:3a:00:00:09"))
+    env = Env(tmp_path, {"gen": 2, "netvsc": [{"name": name, "mac": mac} for _id, name, mac in nics]})
+    for pair_id, name, mac in nics:
+        env.declare(pair_id, ident(mac, name))
+    return env
+
+
+def test_default_order_is_the_natural_order_of_netvsc_names(tmp_path, capsys):
+    env = natural_env(tmp_path)
+    result = run(capsys, env.args())
+    assert result["rc"] == 0, result
+    assert list(result["devargs"]) == ["b", "c", "a"]  # eth2, eth9, eth10
+    assert [a.split(",")[0] for a in result["eal_args"][3::2]] == [
+        "net_failsafe_b", "net_failsafe_c", "net_failsafe_a"]
+    assert [(p["position"], p["netvsc"], p["device"]) for p in result["ports"]] == [
+        (0, "eth2", "net_failsafe_b"), (1, "eth9", "net_failsafe_c"), (2, "eth10", "net_failsafe_a")]
+    listed = run(capsys, env.args(pairs=["eth10", "eth2"]))
+    assert [p["id"] for p in listed["ports"]] == ["a", "b"]  # the order asked for wins
+
+
+def test_absent_netvsc_is_ordered_by_its_last_seen_name(tmp_path, capsys):
+    env = natural_env(tmp_path)
+    env.declare("z", ident("00:0d:3a:00:00:03", "eth3"))
+    result = run(capsys, env.args())
+    assert [p["netvsc"] for p in result["ports"]] == ["eth2", "eth3", "eth9", "eth10"]
+
+
+def test_port_map_file_beside_the_environment_file(env, capsys):
+    etc = env.tmp / "etc" / "netvsc"
+    dest, port_map = etc / "eal.env", etc / "ports.json"
+    args = env.args(dest=str(dest), format="env", port_map=str(port_map), dest_mode="0640")
+    check = run(capsys, args, check_mode=True, diff=True)
+    assert check["changed"] is True and not etc.exists()
+    assert check["files"] == {str(dest): "written", str(port_map): "written"}
+    result = run(capsys, args)
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert json.loads(port_map.read_text()) == {"format": 1, "ports": result["ports"]}
+    assert oct(port_map.stat().st_mode & 0o777) == "0o640"
+    assert dest.read_text().endswith('NETVSC_DPDK_PORTS="net_failsafe_dpdk0 net_failsafe_dpdk1"\n')
+    again = run(capsys, args)
+    assert again["changed"] is False and set(again["files"].values()) == {"unchanged"}
+    # The VF leaving changes nothing in the map (nor in the arguments).
+    remove_vf(str(env.root), "enP41635s2")
+    assert run(capsys, args)["changed"] is False
+
+
+def test_port_map_may_not_be_another_output(env, capsys):
+    same = run(capsys, env.args(dest=str(env.tmp / "x"), port_map=str(env.tmp / "x")))
+    assert same["rc"] == 1 and same["msg"] == "port_map %s is also dest %s" % (
+        env.tmp / "x", env.tmp / "x")
+    args_dir = env.tmp / "eal.d"
+    clash = run(capsys, env.args(port_map=str(args_dir / "dpdk0.args"), args_dir=str(args_dir)))
+    assert clash["rc"] == 1
+    assert clash["msg"] == "port_map %s is also the args_dir file of pairing dpdk0" % (
+        args_dir / "dpdk0.args")
+    assert not args_dir.exists()
+
+
+def test_netvsc_pmd_port_is_the_vmbus_guid_with_the_last_seen_name(tmp_path, capsys):
+    env = uio_env(tmp_path)
+    result = run(capsys, env.args(mode="netvsc_pmd"))
+    assert result["ports"] == [{"position": 0, "id": "pmd0", "device": ETH1["vmbus_id"],
+                                "mode": "netvsc_pmd", "netvsc": "eth1", "mac": ETH1["mac"],
+                                "vmbus_id": ETH1["vmbus_id"]}]
+
+
+def test_auto_gives_the_reason_from_the_installed_dpdk(env, capsys):
+    new = os_tree.build("debian13", str(env.tmp / "os13"))
+    result = run(capsys, env.args(mode="auto", readiness_root=new, pairs=["dpdk0"]))
+    assert result["rc"] == 0, result
+    assert result["pairs"]["dpdk0"]["mode"] == "failsafe"
+    assert result["pairs"]["dpdk0"]["mode_reason"] == (
+        "the NetVSC is declared with driver hv_netvsc (netvsc_pair with driver auto would bind it "
+        "to uio_hv_generic for the netvsc PMD of DPDK 24.11.8)")
+    debian12 = os_tree.PRESETS["debian12"]
+    spec = dict(debian12, dpdk=dict(debian12["dpdk"], version="21.11.7", abi="22.0"))
+    old = os_tree.build(spec, str(env.tmp / "os-old"))
+    result = run(capsys, env.args(mode="auto", readiness_root=old, pairs=["dpdk0"]))
+    assert result["pairs"]["dpdk0"]["mode_reason"] == (
+        "DPDK 21.11.7 is older than 22.11, from which Microsoft recommends the netvsc PMD")
