@@ -39,8 +39,9 @@ description:
     declaration whose MAC and VMBus GUID designate two different NetVSCs is not rendered
     (a warning; an error if O(pairs) asks for it).
   - Fail-safe over MANA VFs is refused (use V(netvsc_pmd)).
-  - Optionally writes the result to O(dest), and one argument file per pairing to
-    O(args_dir), each atomically and only when it differs.
+  - Optionally writes the result to O(dest), the port map to O(port_map), one argument file
+    per pairing to O(args_dir) and a drop-in per DPDK unit of O(units), each atomically and
+    only when it differs.
 author:
   - hyperv.netvsc contributors (@hyperv-netvsc)
 extends_documentation_fragment:
@@ -52,7 +53,7 @@ attributes:
     support: full
   diff_mode:
     support: full
-    details: With O(dest) or O(args_dir), one diff per file written or removed.
+    details: One diff per file written or removed (O(dest), O(port_map), O(args_dir), O(units)).
   platform:
     platforms: posix
 options:
@@ -114,6 +115,31 @@ options:
       - Written like O(dest) (atomically, only when it differs, missing parents made), with the
         same O(dest_mode), O(owner) and O(group).
     type: path
+  units:
+    description:
+      - systemd service units of DPDK applications to wire to O(dest) (which needs
+        O(format=env)). Each gets the drop-in C(<units_dir>/<unit>.d/50-hyperv-netvsc.conf)
+        with C(EnvironmentFile=<dest>); C(After=) and C(Wants=) O(monitor_unit) when a
+        pairing is V(failsafe) (its exec() reads the monitor's files); for each V(netvsc_pmd)
+        pairing a start check that its NetVSC is bound to C(uio_hv_generic); for each pairing
+        whose VF is MANA, every netdev with its MAC set down before start (else MANA says
+        C(Failed to create qp)).
+      - Drop-ins of units no longer listed are removed, if this module wrote them (their first
+        line says so). An empty list removes them all. Omitted, no drop-in is touched.
+      - Reload systemd (C(daemon-reload)) after a drop-in changed, then restart the units that
+        run (C(systemctl try-restart)), as the C(hyperv.netvsc.failsafe) role does.
+    type: list
+    elements: str
+  units_dir:
+    description:
+      - Directory of the drop-ins of O(units).
+    type: path
+    default: /etc/systemd/system
+  monitor_unit:
+    description:
+      - The hot-plug monitor's unit, which the drop-ins order fail-safe applications after.
+    type: str
+    default: netvsc-monitor.service
   readiness_root:
     description:
       - Directory below which O(mode=auto) looks for the installed DPDK and the kernel's
@@ -215,6 +241,16 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ eal_auto.ports | map(attribute='device') | zip(eal_auto.ports | map(attribute='netvsc')) | list }}"
 
+- name: Wire a DPDK service to the arguments (drop-in), and restart it if it runs
+  hyperv.netvsc.netvsc_failsafe:
+    mode: auto
+    format: env
+    dest: /etc/netvsc/eal.env
+    units: [dpdk-app.service]
+  notify: Try-restart dpdk-app
+# The handler reloads systemd, then runs: systemctl try-restart dpdk-app.service
+# (a stopped unit stays stopped).
+
 - name: Show which files changed
   ansible.builtin.debug:
     msg: "{{ eal_files.files | dict2items | rejectattr('value', '==', 'unchanged')
@@ -269,6 +305,13 @@ files:
     /etc/netvsc/eal.d/dpdk0.args: unchanged
     /etc/netvsc/eal.d/dpdk1.args: written
     /etc/netvsc/eal.d/dpdk7.args: removed
+monitor_needed:
+  description:
+    - Whether a rendered pairing reads the hot-plug monitor's files (a V(failsafe) pairing).
+      The C(hyperv.netvsc.failsafe) role runs the monitor only then.
+  returned: success
+  type: bool
+  sample: true
 ports:
   description:
     - The port map, in the order of the EAL arguments, says which DPDK device is which
@@ -379,6 +422,7 @@ from ..module_utils import _declarations as decls
 from ..module_utils import _devargs
 from ..module_utils import _manifest
 from ..module_utils import _portmap
+from ..module_utils import _units
 from ..module_utils._identity import Conflict, designated, designates
 from ..module_utils._plan import Plan, PlanError
 from ..module_utils._readiness import probe
@@ -462,6 +506,15 @@ def pairing_input(declaration, iface, warn):
     }
 
 
+def dropins(params, ports, pairs):
+    """[("units", path, text)] of the drop-in of each unit of params["units"]."""
+    kinds = dict((p["id"], p["vf"]["kind"] if p["vf"] else None) for p in pairs)
+    text = _units.dropin(params["dest"], [dict(port, vf_kind=kinds[port["id"]]) for port in ports],
+                         params["monitor_unit"]) if params["units"] else None
+    return [("units", _units.dropin_path(params["units_dir"], unit), text)
+            for unit in params["units"] or []]
+
+
 FORMATTERS = {
     "args": lambda rendered: _devargs.format_args(rendered.eal_args),
     "env": lambda rendered: _devargs.format_env(rendered.eal_args) + _devargs.format_env(
@@ -500,9 +553,34 @@ def stale_args_files(module, args_dir, keep_ids, keep_paths):
     return stale
 
 
-def sync_files(module, contents, args_contents):
-    """Write dest and port_map (contents: {option: text}) and the args_dir files, remove stale
-    .args; return (changed, files, diffs).
+def stale_dropins(module, units_dir, keep_paths):
+    """Drop-ins <units_dir>/*.service.d/50-hyperv-netvsc.conf this module wrote (regular files
+    whose first line is its header), other than keep_paths."""
+    try:
+        names = sorted(os.listdir(units_dir))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        module.fail_json(msg="cannot list units_dir %s (%s)" % (units_dir, exc.strerror))
+    stale = []
+    for name in names:
+        path = os.path.join(units_dir, name, _units.DROPIN_NAME)
+        if not name.endswith(".service.d") or path in keep_paths or os.path.islink(path) \
+                or not os.path.isfile(path):
+            continue
+        try:
+            with open(path) as handle:
+                mine = _units.is_ours(handle.read(len(_units.HEADER)))
+        except (OSError, UnicodeDecodeError):
+            mine = False
+        if mine:
+            stale.append(path)
+    return stale
+
+
+def sync_files(module, outputs, args_contents):
+    """Write the outputs ([(what, path, text)]: dest, port_map, drop-ins) and the args_dir
+    files, remove stale .args files and drop-ins; return (changed, files, diffs).
 
     Everything is planned (read) before the first change, so a bad path fails the task with
     nothing written; what the plan creates is recorded in the manifest first.
@@ -511,15 +589,20 @@ def sync_files(module, contents, args_contents):
     args_dir = params["args_dir"]
     plan = Plan(module.atomic_move)
     taken = {}  # real path: what it is, so that no two outputs share a file
-    for option, text in contents.items():
-        path = params[option]
+    for what, path, text in outputs:
         if os.path.realpath(path) in taken:
-            module.fail_json(msg="%s %s is also %s" % (option, path, taken[os.path.realpath(path)]))
-        taken[os.path.realpath(path)] = "%s %s" % (option, path)
+            module.fail_json(msg="%s %s is also %s" % (what, path, taken[os.path.realpath(path)]))
+        taken[os.path.realpath(path)] = "%s %s" % (what, path)
         try:
             plan.write(path, text, mode=None)
         except PlanError as exc:
-            module.fail_json(msg="%s %s: %s" % (option, path, exc))
+            module.fail_json(msg="%s %s: %s" % (what, path, exc))
+    try:
+        if params["units"] is not None:
+            for path in stale_dropins(module, params["units_dir"], [p for _w, p, _t in outputs]):
+                plan.remove(path)
+    except PlanError as exc:
+        module.fail_json(msg="units_dir %s: %s" % (params["units_dir"], exc))
     try:
         if args_dir:
             plan.make_dirs(args_dir)
@@ -564,6 +647,9 @@ def main():
             group=dict(type="str"),
             declarations=dict(type="list", elements="dict"),
             port_map=dict(type="path"),
+            units=dict(type="list", elements="str"),
+            units_dir=dict(type="path", default="/etc/systemd/system"),
+            monitor_unit=dict(type="str", default="netvsc-monitor.service"),
             readiness_root=dict(type="path", default="/"),
             manifest=dict(type="path"),
             config_dir=dict(type="path", default=decls.DEFAULT_CONFIG_DIR),
@@ -577,6 +663,9 @@ def main():
     if attributes and not (params["dest"] or params["port_map"] or params["args_dir"]):
         module.fail_json(msg="%s: only with dest, port_map or args_dir (they apply to the files "
                          "this module writes)" % ", ".join(attributes))
+    if params["units"] and not (params["dest"] and params["format"] == "env"):
+        module.fail_json(msg="units: needs dest with format env (the drop-ins make it the units' "
+                         "EnvironmentFile)")
     given = params["declarations"] is not None
     if given:
         try:
@@ -617,11 +706,14 @@ def main():
         module.warn(warning)
     ports = _portmap.port_map(pairs, rendered, dict(
         (declaration["id"], shown_name(declaration, iface)) for declaration, iface in selected))
-    outputs = {"dest": content, "port_map": _portmap.format_map(ports)}
+    outputs = [(option, params[option], text) for option, text in (
+        ("dest", content), ("port_map", _portmap.format_map(ports))) if params[option]]
+    try:
+        outputs += dropins(params, ports, pairs)
+    except _units.UnitError as exc:
+        module.fail_json(msg="units: %s" % exc)
 
-    changed, files, diffs = sync_files(
-        module, dict((option, text) for option, text in outputs.items() if params[option]),
-        args_contents)
+    changed, files, diffs = sync_files(module, outputs, args_contents)
     # No "dest" key in the result: exit_json would add file stats and overwrite "mode".
     result = dict(
         changed=changed,
@@ -631,6 +723,7 @@ def main():
         mode=rendered.modes,
         content=content,
         ports=ports,
+        monitor_needed="failsafe" in rendered.modes.values(),
         pairs=dict((p["id"], {"netvsc_name": p["netvsc_name"], "mac": p["mac"],
                               "present": iface is not None,
                               "vf": p["vf"]["pci_address"] if p["vf"] else None,

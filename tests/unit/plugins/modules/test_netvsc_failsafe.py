@@ -568,3 +568,53 @@ def test_auto_gives_the_reason_from_the_installed_dpdk(env, capsys):
     result = run(capsys, env.args(mode="auto", readiness_root=old, pairs=["dpdk0"]))
     assert result["pairs"]["dpdk0"]["mode_reason"] == (
         "DPDK 21.11.7 is older than 22.11, from which Microsoft recommends the netvsc PMD")
+
+
+# ------------------------------------------------------------------------ unit drop-ins
+
+def test_units_get_a_drop_in_and_lose_it_when_no_longer_listed(env, capsys):
+    units_dir = env.tmp / "system"
+    dest = env.tmp / "etc" / "eal.env"
+    args = env.args(dest=str(dest), format="env", units=["dpdk-app.service", "fwd@1.service"],
+                    units_dir=str(units_dir))
+    check = run(capsys, args, check_mode=True)
+    assert check["changed"] is True and not units_dir.exists()
+    result = run(capsys, args)
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert result["monitor_needed"] is True
+    app = units_dir / "dpdk-app.service.d" / "50-hyperv-netvsc.conf"
+    text = app.read_text()
+    assert "EnvironmentFile=%s\n" % dest in text and "After=netvsc-monitor.service\n" in text
+    assert (units_dir / "fwd@1.service.d" / "50-hyperv-netvsc.conf").read_text() == text
+    assert run(capsys, args)["changed"] is False
+    # A file of the same name that this module did not write is never removed.
+    foreign = units_dir / "other.service.d" / "50-hyperv-netvsc.conf"
+    foreign.parent.mkdir()
+    foreign.write_text("[Service]\nEnvironment=MINE=1\n")
+    fewer = run(capsys, dict(args, units=["fwd@1.service"]))
+    assert fewer["changed"] is True and fewer["files"][str(app)] == "removed", fewer
+    assert not app.exists() and foreign.exists()
+    assert run(capsys, dict(args, units=[]))["files"] == {
+        str(dest): "unchanged", str(units_dir / "fwd@1.service.d" / "50-hyperv-netvsc.conf"): "removed"}
+    assert foreign.exists()
+
+
+def test_units_without_an_environment_file_or_with_a_bad_name(env, capsys):
+    alone = run(capsys, env.args(units=["dpdk-app.service"]))
+    assert alone["rc"] == 1 and alone["msg"].startswith("units: needs dest with format env")
+    args = env.args(dest=str(env.tmp / "eal.env"), format="env", units_dir=str(env.tmp / "system"))
+    bad = run(capsys, dict(args, units=["../../etc/cron.d/x.service"]))
+    assert bad["rc"] == 1 and "is not the name of a systemd service unit" in bad["msg"]
+    assert not (env.tmp / "eal.env").exists()
+
+
+def test_netvsc_pmd_drop_in_needs_no_monitor(tmp_path, capsys):
+    env = uio_env(tmp_path)
+    dest = env.tmp / "eal.env"
+    result = run(capsys, env.args(mode="netvsc_pmd", dest=str(dest), format="env",
+                                  units=["dpdk-app.service"], units_dir=str(env.tmp / "system")))
+    assert result["rc"] == 0, result
+    assert result["monitor_needed"] is False
+    text = (env.tmp / "system" / "dpdk-app.service.d" / "50-hyperv-netvsc.conf").read_text()
+    assert "netvsc-monitor" not in text
+    assert "uio_hv_generic/%s ||" % ETH1["vmbus_id"] in text and "ip link set" not in text
