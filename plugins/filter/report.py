@@ -18,6 +18,7 @@ import time
 
 from ansible_collections.hyperv.netvsc.plugins.module_utils._identity import (
     Conflict, designated, designates)
+from ansible_collections.hyperv.netvsc.plugins.module_utils._mode import ModeError, choose
 
 # Row severities, in report order.
 PROBLEM = 0
@@ -32,6 +33,7 @@ EMPTY_ROW = {
     "addresses": [], "vf": None, "kind": None, "pci_address": None, "paired_by": None,
     "vf_driver": None, "pair_id": None, "monitor": None, "monitor_vf": None,
     "monitor_updated": None, "last_vf_change": None, "vf_changes": None, "ready": None,
+    "dpdk_mode": None, "dpdk_mode_reason": None,
     "severity": OK, "problems": [],
 }
 BECOME_HINT = ("reading it needs become: the monitor runs as a systemd DynamicUser, whose "
@@ -166,6 +168,22 @@ def _readiness_notes(verdict, declared, has_vf):
     return [], reasons + warnings
 
 
+def _auto_mode(key, nic, facts):
+    """(mode, reason, problem) of mode auto for this NetVSC now (_mode.choose(), Microsoft's
+    guidance), from its VF, the host's readiness probes and its declared driver; problem: why
+    no mode is valid (e.g. its VF became MANA while it is declared with hv_netvsc)."""
+    declared = [d for d in (facts.get("declarations") or {}).values() if designates(d, nic)]
+    driver = declared[0]["driver"] if len(declared) == 1 else None
+    vf = nic.get("vf") or {}
+    unbindable = "%s has addresses" % key if driver is None and nic.get("addresses") else None
+    try:
+        choice = choose("auto", vf.get("kind"), facts.get("readiness"), driver, unbindable,
+                        declared[0]["id"] if len(declared) == 1 else None, vf.get("pci_address"))
+    except ModeError as exc:
+        return None, None, "DPDK mode: %s" % exc
+    return choice.mode, choice.reason, None
+
+
 def _nic_row(base, key, nic, facts, monitor, readiness, joined):
     problems, warnings = [], []
     owned, conflicts = joined
@@ -186,11 +204,14 @@ def _nic_row(base, key, nic, facts, monitor, readiness, joined):
         if published != actual:
             warnings.append("monitor publishes %s, sysfs shows %s" % (published or "no VF", actual or "no VF"))
     verdict = readiness.get(key)
+    mode = reason = None
     if candidate or pair is not None or nic.get("driver") == "uio_hv_generic":
         more_problems, more_warnings = _readiness_notes(
             verdict, pair is not None or nic.get("driver") == "uio_hv_generic", vf is not None)
         problems += more_problems
         warnings += more_warnings
+        mode, reason, invalid = _auto_mode(key, nic, facts)
+        problems += [invalid] if invalid else []
     if pair is not None:
         shown = monitor["state"]
     elif monitor["state"] in ("running", "one-shot", "stale"):
@@ -207,6 +228,7 @@ def _nic_row(base, key, nic, facts, monitor, readiness, joined):
                 last_vf_change=_utc(pair.get("changed_at")) if pair and pair.get("changed_at") else None,
                 vf_changes=pair.get("changes") if pair else None,
                 ready=verdict.get("ready") if verdict else None,
+                dpdk_mode=mode, dpdk_mode_reason=reason,
                 severity=PROBLEM if problems else WARNING if warnings else OK,
                 problems=problems + warnings)
 

@@ -119,7 +119,7 @@ def test_csv_has_the_same_rows(report):
     assert [r["host"] for r in rows] == [r["host"] for r in data]
     assert rows[0]["severity"] == "problem" and rows[-1]["severity"] == "n/a"
     # Lists are joined, commas inside fields stay inside their quoted field.
-    assert all(len(r) == 17 for r in rows)
+    assert all(len(r) == 19 for r in rows)
 
 
 def test_page_is_self_contained(report):

@@ -15,6 +15,7 @@ from ansible_collections.hyperv.netvsc.plugins.filter import report as rules
 from ansible_collections.hyperv.netvsc.plugins.filter.report import (
     NOT_APPLICABLE, OK, PROBLEM, WARNING, FilterModule, monitor_state, natural_key, report,
     report_rows)
+from ansible_collections.hyperv.netvsc.plugins.module_utils._mode import FAILSAFE_OVER_MANA
 from ansible_collections.hyperv.netvsc.plugins.module_utils._readiness import readiness
 from ansible_collections.hyperv.netvsc.plugins.module_utils._scan import scan
 from ansible_collections.hyperv.netvsc.tests.fixtures import os_tree
@@ -68,6 +69,12 @@ def rows_of(found, result=None, **kwargs):
 
 
 CX5_ETH1 = pair("00:0d:3a:03:1e:b1", "a2a3:00:02.0")
+
+
+def declaration(pair_id, nic, driver):
+    """A pairing declaration of nic (a fact dict), as netvsc_facts returns it."""
+    return {"format": 1, "id": pair_id, "driver": driver, "force": False, "require_vf": False,
+            "netvsc": {"mac": nic["mac"], "name": nic["name"], "vmbus_id": nic["vmbus_id"]}}
 
 
 # ------------------------------------------------------------------- severity and notes
@@ -233,6 +240,36 @@ def test_ready_pairing_without_vf_does_not_repeat_the_no_vf_note(facts):
     row = rows_of(found, state({"eth1": pair("00:0d:3a:f5:81:02", None)}))["eth1"]
     assert row["ready"] is True
     assert row["problems"] == ["no VF: Accelerated Networking off, or VF removed (host servicing)"]
+
+
+def test_dpdk_mode_is_auto_per_microsoft_with_the_reason(facts):
+    rows = rows_of(facts("cx5_4nic", "debian12", hugepages={"2048kB": {"nodes": [512]}}), state({}))
+    assert (rows["eth2"]["dpdk_mode"], rows["eth2"]["dpdk_mode_reason"]) == (
+        "netvsc_pmd", "DPDK 22.11.11 has the netvsc PMD, which Microsoft recommends from DPDK 22.11 on")
+    assert rows["eth0"]["dpdk_mode"] is None  # routed: no DPDK candidate
+    mana = rows_of(facts("mana_shared_pci", "debian13"), state({}))["eth1"]
+    assert mana["dpdk_mode"] == "netvsc_pmd" and "MANA" in mana["dpdk_mode_reason"]
+
+
+def test_declared_pairing_follows_its_driver(facts):
+    found = facts("cx5_4nic", "debian12")
+    found["declarations"] = {"dpdk0": declaration("dpdk0", found["interfaces"]["eth1"], "hv_netvsc")}
+    row = rows_of(found, state({}))["eth1"]
+    assert row["dpdk_mode"] == "failsafe"
+    assert row["dpdk_mode_reason"].startswith("the NetVSC is declared with driver hv_netvsc (netvsc_pair")
+
+
+def test_vf_became_mana_on_a_hv_netvsc_pairing_is_a_problem(facts):
+    """mlx5 yesterday, MANA after a deallocate: the fail-safe pairing is no longer valid."""
+    found = facts("mana_shared_pci", "debian13", hugepages={"2048kB": {"nodes": [512]}})
+    found["declarations"] = {"dpdk0": declaration("dpdk0", found["interfaces"]["eth1"], "hv_netvsc")}
+    row = rows_of(found, state({}))["eth1"]
+    assert row["severity"] == PROBLEM and row["dpdk_mode"] is None
+    assert [p for p in row["problems"] if p.startswith("DPDK mode: ")] == [
+        "DPDK mode: pairing dpdk0: its VF 7870:00:00.0 is a MANA device, which needs the netvsc PMD "
+        "and the NetVSC bound to uio_hv_generic (%s), but it is declared with driver hv_netvsc; pair "
+        "it again with driver auto or uio_hv_generic (the failsafe role with netvsc_mode auto does "
+        "so at its next run)" % FAILSAFE_OVER_MANA]
 
 
 # ----------------------------------------------------------------------- the whole report
