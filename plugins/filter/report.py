@@ -13,12 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import time
 
 from ansible_collections.hyperv.netvsc.plugins.module_utils._identity import (
     Conflict, designated, designates)
 from ansible_collections.hyperv.netvsc.plugins.module_utils._mode import ModeError, choose
+from ansible_collections.hyperv.netvsc.plugins.module_utils._portmap import natural_key
 
 # Row severities, in report order.
 PROBLEM = 0
@@ -38,13 +38,6 @@ EMPTY_ROW = {
 }
 BECOME_HINT = ("reading it needs become: the monitor runs as a systemd DynamicUser, whose "
                "state directory only root can enter")
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(text):
-    """Sort key that puts eth2 before eth10 (digit runs compare as numbers)."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in _DIGITS.split(text or "") if part)
 
 
 def _utc(timestamp):
