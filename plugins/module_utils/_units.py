@@ -69,16 +69,24 @@ def _shown(name):
     return name if isinstance(name, str) and _PLAIN_NAME_RE.fullmatch(name) else "NetVSC"
 
 
-def dropin(env_file, ports, monitor_unit):
+def _plain_path(path, what):
+    """An absolute path that can stand unquoted in a unit and a shell command."""
+    if not isinstance(path, str) or not os.path.isabs(path) or any(
+            c.isspace() or c in "%$\\\"'`;&|<>(){}*?[]" for c in path):
+        raise UnitError("the %s %r must be an absolute path without whitespace, quotes, %% or $ "
+                        "or other shell characters" % (what, path))
+    return path.rstrip("/") or "/"
+
+
+def dropin(env_file, ports, monitor_unit, sysfs_root="/sys"):
     """Text of the drop-in.
 
     env_file: the EnvironmentFile (absolute, no whitespace); ports: netvsc_failsafe's port map
-    entries, each with its "vf_kind" now (None: no VF); monitor_unit: the monitor's unit name.
+    entries, each with its "vf_kind" now (None: no VF); monitor_unit: the monitor's unit name;
+    sysfs_root: where the binding check looks (a simulated tree in tests).
     """
-    if not isinstance(env_file, str) or not os.path.isabs(env_file) or any(
-            c.isspace() or c in "%$\\\"'" for c in env_file):
-        raise UnitError("the EnvironmentFile %r must be an absolute path without whitespace, "
-                        "quotes, %% or $" % (env_file,))
+    env_file = _plain_path(env_file, "EnvironmentFile")
+    drivers = os.path.join(_plain_path(sysfs_root, "sysfs root"), "bus/vmbus/drivers/uio_hv_generic")
     lines = [HEADER, "# Remove the unit from netvsc_dpdk_units (or the pairings) to drop it.\n"]
     if any(port["mode"] == "failsafe" for port in ports):
         unit = check_unit(monitor_unit)
@@ -92,9 +100,9 @@ def dropin(env_file, ports, monitor_unit):
     for port in bound:
         guid = _guid(port)
         lines.append(
-            "ExecStartPre=/bin/sh -c 'test -e /sys/bus/vmbus/drivers/uio_hv_generic/%s || "
+            "ExecStartPre=/bin/sh -c 'test -e %s/%s || "
             "{ echo \"pairing %s: %s (VMBus %s) is not bound to uio_hv_generic\" >&2; exit 1; }'\n"
-            % (guid, port["id"], _shown(port["netvsc"]), guid))
+            % (drivers, guid, port["id"], _shown(port["netvsc"]), guid))
     macs = sorted(set(_mac(port) for port in bound if port.get("vf_kind") == "mana"))
     if macs:
         lines += [

@@ -510,7 +510,7 @@ def dropins(params, ports, pairs):
     """[("units", path, text)] of the drop-in of each unit of params["units"]."""
     kinds = dict((p["id"], p["vf"]["kind"] if p["vf"] else None) for p in pairs)
     text = _units.dropin(params["dest"], [dict(port, vf_kind=kinds[port["id"]]) for port in ports],
-                         params["monitor_unit"]) if params["units"] else None
+                         params["monitor_unit"], params["sysfs_root"]) if params["units"] else None
     return [("units", _units.dropin_path(params["units_dir"], unit), text)
             for unit in params["units"] or []]
 

@@ -103,3 +103,14 @@ def test_bad_unit_names(unit):
         _units.dropin_path("/etc/systemd/system", unit)
     with pytest.raises(UnitError):
         _units.dropin(ENV, [port("f", "failsafe")], unit)
+
+
+def test_the_binding_check_reads_the_sysfs_root_it_is_given():
+    text = _units.dropin(ENV, [port("p", "netvsc_pmd")], "netvsc-monitor.service", "/srv/fixture/sys/")
+    assert "test -e /srv/fixture/sys/bus/vmbus/drivers/uio_hv_generic/%s ||" % GUID1 in text
+
+
+@pytest.mark.parametrize("root", ["sys", "/srv/a b", "/srv/$(reboot)", "/srv/a;b", "/srv/`x`", None])
+def test_a_bad_sysfs_root_is_refused(root):
+    with pytest.raises(UnitError, match="sysfs root"):
+        _units.dropin(ENV, [], "netvsc-monitor.service", root)
