@@ -409,7 +409,8 @@ def dpdk(s):
 
     24.11 runs inside the cached trixie root (tests/molecule/build-root.sh, debootstrap on
     first use)."""
-    root_pytest(s, ("iproute2", "dpdk-dev", "librte-net-failsafe23", "debootstrap"),
+    # gcc, pkg-config: test_port_names.py compiles docs/modes.md's C example against DPDK.
+    root_pytest(s, ("iproute2", "dpdk-dev", "librte-net-failsafe23", "debootstrap", "gcc", "pkg-config"),
                 "-m", "not nspawn", "tests/integration/dpdk")
 
 
