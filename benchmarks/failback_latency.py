@@ -49,8 +49,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
-import select
 import shutil
 import socket
 import subprocess
@@ -153,36 +151,33 @@ class TestPmd:
         self.log.close()
 
 
-class Uevents:
-    """Timestamps of net uevents in this namespace (independent of the monitor)."""
+class Uevents(threading.Thread):
+    """Arrival times of net "add" uevents in this namespace, taken by a thread that blocks on
+    the socket (independent of the monitor, and of what this benchmark does meanwhile)."""
 
     def __init__(self):
+        super().__init__(daemon=True)
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 15)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self.sock.bind((0, 1))
-        self.sock.setblocking(False)
+        self.arrivals = []
+        self.cond = threading.Condition()
+        self.start()
 
-    def drain(self):
+    def run(self):
         while True:
-            try:
-                self.sock.recv(65536)
-            except BlockingIOError:
-                return
-
-    def first_net_add(self, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not select.select([self.sock], [], [], 0.5)[0]:
-                continue
+            data = self.sock.recv(65536)
             now = time.monotonic()
-            while True:
-                try:
-                    data = self.sock.recv(65536)
-                except BlockingIOError:
-                    break
-                if data.startswith(b"add@") and b"SUBSYSTEM=net" in data:
-                    return now
-        raise SystemExit("no net uevent within %.0f s" % timeout)
+            if data.startswith(b"add@") and b"SUBSYSTEM=net" in data:
+                with self.cond:
+                    self.arrivals.append(now)
+                    self.cond.notify_all()
+
+    def first_after(self, since, timeout=5.0):
+        with self.cond:
+            if not self.cond.wait_for(lambda: any(t >= since for t in self.arrivals), timeout):
+                raise SystemExit("no net uevent within %.0f s" % timeout)
+            return min(t for t in self.arrivals if t >= since)
 
 
 class SeedFeeder(threading.Thread):
@@ -276,10 +271,10 @@ class Bench:
 
     def vf_arrives(self):
         """Add the VF; return (uevent time, publication time)."""
-        self.uevents.drain()
         self.vf = sysfs_tree.add_vf(self.root, PAIR, {"kind": "mlx5"})
+        before = time.monotonic()
         self.kick()
-        arrival = self.uevents.first_net_add()
+        arrival = self.uevents.first_after(before)
         published = self.wait_file(lambda text: text.strip() != "", "the VF's publication")
         return arrival, published
 
