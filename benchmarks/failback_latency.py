@@ -58,9 +58,10 @@ import threading
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
-import monitor_archive  # noqa: E402
-import sysfs_tree  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import conftest  # noqa: E402,F401  pylint: disable=unused-import  (puts the collection on sys.path)
+from ansible_collections.hyperv.netvsc.plugins.module_utils import _devargs  # noqa: E402
+from ansible_collections.hyperv.netvsc.tests.fixtures import monitor_archive, sysfs_tree  # noqa: E402
 
 MAC = "00:0d:3a:03:1e:b1"
 PAIR = "eth1"
@@ -229,8 +230,6 @@ class Bench:
                          '"netvsc": {"mac": "%s", "name": "%s", "vmbus_id": "%s"}, '
                          '"require_vf": false}\n' % (PAIR, MAC, PAIR, guid))
         self.archive = monitor_archive.build(os.path.join(self.base, "lib"))
-        sys.path.insert(0, self.archive)  # the module_utils the monitor runs, as a package
-        from hyperv_netvsc import _devargs  # pylint: disable=import-error,import-outside-toplevel
         self.devargs = _devargs
         self.vf_file = _devargs.vf_state_path(self.state, PAIR)
         self.mapper = os.path.join(self.base, "map.sh")
