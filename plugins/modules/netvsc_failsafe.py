@@ -61,9 +61,9 @@ options:
     description:
       - Pairings to render, in this order, by pairing id or by NetVSC (last seen name, MAC or
         VMBus GUID of a declaration, or a live NetVSC name).
-      - Default is every declaration (of O(declarations) in their order, else in O(config_dir)
-        in the natural order of the NetVSC names: the live name, else the last seen one; then
-        the id).
+      - Default is every declaration, those of O(declarations) in their order, those of
+        O(config_dir) in the natural order of the NetVSC names (the live name, else the last
+        seen one; then the id).
     type: list
     elements: str
   mode:

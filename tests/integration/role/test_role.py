@@ -351,7 +351,8 @@ def test_check_mode_and_diff_are_exact(fleet):
     assert "000d3a0319f7.json (absent)" in check.stdout  # eth3's declaration goes
     real = fleet.run(limit="cx5", extra=extra)
     assert real.returncode == 0, _show(real)
-    assert _read(fleet, "cx5", "etc/netvsc/eal.env") == planned + "\n"
+    assert _read(fleet, "cx5", "etc/netvsc/eal.env") == (
+        planned + '\nNETVSC_DPDK_PORTS="net_failsafe_vsc0 net_failsafe_vsc1"\n')
     assert fleet.run(limit="cx5", check=True, diff=True, extra=extra).recap["cx5"]["changed"] == 0
     restore = fleet.run(limit="cx5")
     assert restore.returncode == 0 and sorted(fleet.files("cx5")) == sorted(before)
