@@ -59,7 +59,8 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "tests"))
-import conftest  # noqa: E402,F401  pylint: disable=unused-import  (puts the collection on sys.path)
+# tests/conftest.py puts the collection on sys.path, as for the tests.
+import conftest  # noqa: E402,F401  pylint: disable=unused-import
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _devargs  # noqa: E402
 from ansible_collections.hyperv.netvsc.tests.fixtures import monitor_archive, sysfs_tree  # noqa: E402
 

@@ -197,13 +197,17 @@ def _diverted(path, root, directories):
     return None
 
 
-def teardown(manifest_path: str, root: str = "/", check_mode: bool = False) -> Teardown:
+def teardown(manifest_path: str, root: str = "/", check_mode: bool = False,
+             only: Optional[Iterable[str]] = None) -> Teardown:
     """Remove every recorded file, then every recorded directory that is empty, deepest first.
 
     root: every record must lie below it (a sandbox teardown never leaves the sandbox),
     lexically and once symlinks are resolved.
     What cannot go is kept with its reason, and stays recorded; the manifest (and its own
     directory) goes when nothing is kept. check_mode: report, remove nothing.
+    only: remove just the records that are one of these paths or lie below one (a part of
+    what the collection installed, such as the monitor); every other record, and the
+    manifest, stay.
     ManifestError (nothing removed) for a foreign or malformed manifest.
     """
     manifest = Manifest.load(manifest_path)
@@ -211,73 +215,103 @@ def teardown(manifest_path: str, root: str = "/", check_mode: bool = False) -> T
     if outside:
         raise ManifestError("the manifest %s records %s outside %s; nothing was removed"
                             % (manifest_path, ", ".join(sorted(outside)), root))
-    removed, kept = [], {}
-
-    def remove(path, action):
-        if not check_mode:
-            try:
-                action(path)
-            except (OSError, PlanError) as exc:
-                kept[path] = "cannot remove it (%s)" % (getattr(exc, "strerror", None) or exc)
-                return
-        removed.append(path)
-
-    for path in sorted(set(manifest.files)):
-        kind = _kind(path)
-        if kind is None:
-            continue
-        diverted = _diverted(path, root, manifest.directories)
-        if diverted:
-            kept[path] = diverted
-            continue
-        if kind != stat.S_IFREG:
-            kept[path] = "it is not a regular file now; the collection wrote a file there"
-            continue
-        remove(path, remove_file)
-    gone = set(removed) | {manifest_path}  # the manifest's directories go last, with it
-
-    def empty(path):
-        left = sorted(n for n in os.listdir(path) if os.path.join(path, n) not in gone)
-        if left:
-            kept[path] = "not empty: it holds %s, which the collection did not write" % ", ".join(
-                left[:5] + (["..."] if len(left) > 5 else []))
-        return not left
-
-    directories = sorted(set(manifest.directories), key=lambda p: (-p.count("/"), p))
-    for path in directories:
-        kind = _kind(path)
-        if kind is None:
-            continue
-        diverted = _diverted(path, root, manifest.directories)
-        if diverted:
-            kept[path] = diverted
-            continue
-        if kind == stat.S_IFLNK:
-            # systemd's DynamicUser layout: /run/<name> links to /run/private/<name>.
-            target = _link_target(path)
-            if target in manifest.directories:
-                remove(path, os.unlink)
-                gone.add(path)
-            else:
-                kept[path] = "it is a symlink to %s now, which the collection did not make" % target
-            continue
-        if kind != stat.S_IFDIR:
-            kept[path] = "it is not a directory now; the collection made a directory there"
-            continue
-        if manifest_path.startswith(path + "/"):
-            continue  # the manifest's own directories go last, with it
-        if empty(path):
-            remove(path, os.rmdir)
-            gone.add(path)
-    if not kept:
+    if only is not None:
+        return _teardown_part(manifest, root, list(only), check_mode)
+    remover = _Remover(manifest, root, check_mode)
+    remover.run()
+    if not remover.kept:
         if _kind(manifest_path) is not None:
-            remove(manifest_path, remove_file)
-        for path in directories:
-            if manifest_path.startswith(path + "/") and _kind(path) == stat.S_IFDIR and empty(path):
-                remove(path, os.rmdir)
-                gone.add(path)
+            remover.remove(manifest_path, remove_file)
+        for path in remover.directories:
+            if manifest_path.startswith(path + "/") and _kind(path) == stat.S_IFDIR and remover.empty(path):
+                remover.remove(path, os.rmdir)
     elif not check_mode:
+        kept = remover.kept
         left = Manifest(manifest_path, [p for p in manifest.files if p in kept],
                         [p for p in manifest.directories if p in kept or manifest_path.startswith(p + "/")])
         left.save()
-    return Teardown(removed, kept)
+    return Teardown(remover.removed, remover.kept)
+
+
+class _Remover:
+    """Removes the files of a manifest, then its directories that are empty, deepest first
+    (not the manifest's own directories: they go last, with it); what cannot go is kept with
+    its reason. check_mode: report, remove nothing."""
+
+    def __init__(self, manifest, root, check_mode, made=None):
+        """made: every directory the collection made (default: the manifest's), for
+        _diverted(); a part's manifest lists only some."""
+        self.manifest, self.root, self.check_mode = manifest, root, check_mode
+        self.made = manifest.directories if made is None else made
+        self.removed, self.kept = [], {}
+        self.gone = {manifest.path}
+        self.directories = sorted(set(manifest.directories), key=lambda p: (-p.count("/"), p))
+
+    def remove(self, path, action):
+        if not self.check_mode:
+            try:
+                action(path)
+            except (OSError, PlanError) as exc:
+                self.kept[path] = "cannot remove it (%s)" % (getattr(exc, "strerror", None) or exc)
+                return
+        self.removed.append(path)
+        self.gone.add(path)
+
+    def empty(self, path):
+        left = sorted(n for n in os.listdir(path) if os.path.join(path, n) not in self.gone)
+        if left:
+            self.kept[path] = "not empty: it holds %s, which the collection did not write" % ", ".join(
+                left[:5] + (["..."] if len(left) > 5 else []))
+        return not left
+
+    def diverted(self, path):
+        """Whether path names something else now (kept, with the reason): _diverted()."""
+        reason = _diverted(path, self.root, self.made)
+        if reason:
+            self.kept[path] = reason
+        return bool(reason)
+
+    def run(self):
+        for path in sorted(set(self.manifest.files)):
+            kind = _kind(path)
+            if kind is None or self.diverted(path):
+                continue
+            if kind != stat.S_IFREG:
+                self.kept[path] = "it is not a regular file now; the collection wrote a file there"
+                continue
+            self.remove(path, remove_file)
+        for path in self.directories:
+            kind = _kind(path)
+            if kind is None or self.diverted(path):
+                continue
+            if kind == stat.S_IFLNK:
+                # systemd's DynamicUser layout: /run/<name> links to /run/private/<name>.
+                target = _link_target(path)
+                if target in self.manifest.directories:
+                    self.remove(path, os.unlink)
+                else:
+                    self.kept[path] = "it is a symlink to %s now, which the collection did not make" % target
+                continue
+            if kind != stat.S_IFDIR:
+                self.kept[path] = "it is not a directory now; the collection made a directory there"
+                continue
+            if self.manifest.path.startswith(path + "/"):
+                continue  # the manifest's own directories go last, with it
+            if self.empty(path):
+                self.remove(path, os.rmdir)
+
+
+def _teardown_part(manifest, root, only, check_mode):
+    """teardown(only=...): the records below the paths of only, the same rules."""
+    def chosen(path):
+        return any(_inside(path, part) for part in only)
+
+    part = Manifest(manifest.path, [p for p in manifest.files if chosen(p)],
+                    [p for p in manifest.directories if chosen(p) and not manifest.path.startswith(p + "/")])
+    remover = _Remover(part, root, check_mode, made=manifest.directories)
+    remover.run()
+    if remover.removed and not check_mode:
+        gone = set(remover.removed)
+        Manifest(manifest.path, [p for p in manifest.files if p not in gone],
+                 [p for p in manifest.directories if p not in gone]).save()
+    return Teardown(remover.removed, remover.kept)

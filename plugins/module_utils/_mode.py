@@ -35,7 +35,8 @@ from typing import NamedTuple
 
 from ._readiness import MODE_MODULES, MODE_PMDS, dpdk_label
 
-MODES = ("failsafe", "vdev_netvsc", "netvsc_pmd", "auto")
+AUTO = "auto"
+MODES = ("failsafe", "vdev_netvsc", "netvsc_pmd", AUTO)
 UIO = "uio_hv_generic"
 NETVSC = "hv_netvsc"
 # Microsoft recommends the netvsc PMD from this DPDK release on; MANA needs it too.
@@ -109,6 +110,17 @@ def _asked(asked, kind, driver, where, vf):
             "PMD (DPDK >= 22.11, the NetVSC bound to uio_hv_generic), or mode netvsc_pmd."
             % (where, asked, vf or "(MANA)", FAILSAFE_OVER_MANA))
     return Choice(asked, NETVSC, "mode %s was asked for" % asked)
+
+
+def unbindable(name, management, carries_traffic, reasons=()):
+    """Why auto may not bind a NetVSC to uio_hv_generic (binding removes its netdev and every
+    address on it), None when it may. From the management guard's verdict (_guard.Verdict)."""
+    if management:
+        return "%s is management (%s)" % (name, "; ".join(reasons) or "says the guard")
+    if carries_traffic:
+        return ("%s carries traffic (it or a device above it has addresses): binding it to "
+                "uio_hv_generic would remove its netdev" % name)
+    return None
 
 
 def choose(asked, kind=None, host=None, driver=None, unbindable=None, pair_id=None, vf=None):

@@ -23,12 +23,16 @@ Stdlib only, Python >= 3.8.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from typing import Dict
 
 from . import _monitor_unit, _paths
+from ._units import UnitError, check_unit
 
-DRIVERS = ("hv_netvsc", "uio_hv_generic")
+DRIVERS = ("hv_netvsc", "uio_hv_generic", "auto")
+# netvsc_pair's driver for the pairings of each netvsc_mode (items may name another).
+MODE_DRIVERS = {"netvsc_pmd": "uio_hv_generic", "auto": "auto"}
 ITEM_KEYS = ("name", "netvsc", "id", "driver", "force", "allow_management", "require_vf")
 # netvsc_* variables of the collection's playbooks (site.yml, teardown.yml, report.yml):
 # not role variables, and not typos of them.
@@ -46,7 +50,8 @@ _SEPARATORS = re.compile(r"[\s,]+")
 PATH_VARS = (("netvsc_root_dir", "root"), ("netvsc_sysfs_root", "system"),
              ("netvsc_config_dir", "owned"), ("netvsc_state_dir", "owned"),
              ("netvsc_eal_dir", "owned"), ("netvsc_monitor_lib_dir", "owned"),
-             ("netvsc_monitor_python", "system"), ("netvsc_monitor_textfile", "file"))
+             ("netvsc_monitor_python", "system"), ("netvsc_monitor_textfile", "file"),
+             ("netvsc_readiness_root", "root"))
 
 
 class RoleVarsError(Exception):
@@ -162,8 +167,10 @@ def check(variables: Dict[str, object], known, constants: Dict[str, str]) -> Dic
     except ValueError as exc:
         errors.append(str(exc))
     try:
-        result["dpdk_units"] = [str(unit) for unit in words(variables.get("netvsc_dpdk_units"),
-                                                            "netvsc_dpdk_units")]
+        result["dpdk_units"] = [check_unit(unit) for unit in words(variables.get("netvsc_dpdk_units"),
+                                                                   "netvsc_dpdk_units")]
+    except UnitError as exc:
+        errors.append("netvsc_dpdk_units: %s" % exc)
     except ValueError as exc:
         errors.append(str(exc))
     paths = _check_paths(variables, errors)
@@ -192,7 +199,7 @@ def check(variables: Dict[str, object], known, constants: Dict[str, str]) -> Dic
         result["auto"] = True
     result.update(managed=managed,
                   paths=_placed(paths, constants),
-                  driver="uio_hv_generic" if variables.get("netvsc_mode") == "netvsc_pmd" else "hv_netvsc")
+                  driver=MODE_DRIVERS.get(variables.get("netvsc_mode"), "hv_netvsc"))
     result.update(_footprint(result["paths"], paths, managed, bool(variables.get("netvsc_monitor_user"))))
     if managed and paths["netvsc_monitor_textfile"] and not variables.get("netvsc_monitor_user"):
         result["warnings"] = [TEXTFILE_NEEDS_USER % paths["netvsc_monitor_textfile"]]
@@ -215,10 +222,13 @@ def _placed(paths, constants):
         "eal_dir": eal_dir,
         "eal_env": eal_dir + "/eal.env",
         "eal_args_dir": eal_dir + "/eal.d",
+        "port_map": eal_dir + "/ports.json",
         "lib_dir": lib_dir,
         "monitor": lib_dir + "/" + constants["monitor_archive"],
         "textfile": place(paths["netvsc_monitor_textfile"]),
         "unit": place(constants["unit_path"]),
+        "units_dir": place(os.path.dirname(constants["unit_path"])),
+        "readiness_root": paths["netvsc_readiness_root"],  # read only, never placed
         "udev_rules_dir": place(constants["udev_rules_dir"]),
         "network_dir": place(constants["network_dir"]),
         "manifest": place(constants["manifest"]),
@@ -226,7 +236,8 @@ def _placed(paths, constants):
 
 
 def _footprint(placed, paths, managed, static_user):
-    """What netvsc_files makes and records besides what the modules record themselves."""
+    """What netvsc_files makes and records besides what the modules record themselves, and
+    the monitor's paths (monitor_paths: what goes when no pairing needs the monitor)."""
     state_dir = placed["state_dir"]
     record_files = [placed["monitor"], state_dir + "/state.json"]
     if placed["textfile"]:
@@ -241,5 +252,7 @@ def _footprint(placed, paths, managed, static_user):
             record_directories.append("/run/private/" + paths["netvsc_state_dir"][len("/run/"):])
     else:
         directories.append(state_dir)
+    monitor_paths = [placed["unit"], placed["lib_dir"]] + record_directories + (
+        [] if managed else [state_dir]) + ([placed["textfile"]] if placed["textfile"] else [])
     return {"directories": directories, "record_files": record_files,
-            "record_directories": record_directories}
+            "record_directories": record_directories, "monitor_paths": monitor_paths}

@@ -28,6 +28,8 @@ from typing import NamedTuple, Optional, Tuple
 
 from . import _declarations as decls
 from . import _devargs
+from ._mode import Choice
+from ._portmap import natural_key
 from ._identity import Conflict, InterfaceError, designated, designates
 
 MANAGEMENT_HINT = "set allow_management: true on its item if you really mean it"
@@ -57,6 +59,7 @@ class Target:
     mac: str
     pair_id: str
     declared: Optional[dict]  # this NetVSC's declaration now, if any
+    choice: Optional[Choice] = None  # the mode driver auto was resolved for (_mode.choose)
 
 
 class Refusal(NamedTuple):
@@ -93,9 +96,10 @@ def _mac_of(iface, declarations):
 
 
 def automatic(snapshot, verdicts, declarations, driver="hv_netvsc", require_vf=False):
-    """([Item] of every NetVSC that carries no traffic, [LeftAlone] for the others), by key."""
+    """([Item] of every NetVSC that carries no traffic, [LeftAlone] for the others), in the
+    natural order of their keys (eth2 before eth10: the order of the DPDK ports)."""
     items, left_alone = [], []
-    for key in sorted(snapshot.interfaces):
+    for key in sorted(snapshot.interfaces, key=natural_key):
         iface = snapshot.interfaces[key]
         verdict = verdicts[key]
         reasons = list(verdict.reasons)

@@ -103,6 +103,14 @@ options:
     type: list
     elements: path
     default: []
+  paths:
+    description:
+      - With O(state=absent), remove only what the manifest records at these paths or below
+        them (for example the hot-plug monitor's unit, archive and state directory when no
+        pairing needs the monitor any more), by the same rules; every other record, and the
+        manifest, stay.
+    type: list
+    elements: path
   require_systemd:
     description:
       - Fail unless systemd runs the host (C(/run/systemd/system) exists), before any change.
@@ -129,6 +137,11 @@ EXAMPLES = r"""
 - name: Remove everything hyperv.netvsc recorded on this host
   hyperv.netvsc.netvsc_files:
     state: absent
+
+- name: Remove the hot-plug monitor only (no pairing reads its files any more)
+  hyperv.netvsc.netvsc_files:
+    state: absent
+    paths: [/etc/systemd/system/netvsc-monitor.service, /usr/local/lib/hyperv-netvsc, /run/netvsc]
 """
 
 RETURN = r"""
@@ -169,6 +182,7 @@ def _checked(module, root):
     named += [("record_files[%d]" % i, path) for i, path in enumerate(params["record_files"])]
     named += [("record_directories[%d]" % i, path)
               for i, path in enumerate(params["record_directories"])]
+    named += [("paths[%d]" % i, path) for i, path in enumerate(params["paths"] or [])]
     named.append(("manifest", params["manifest"]))
     errors = []
     good = {}
@@ -231,9 +245,12 @@ def _diff(module, plan):
 
 
 def absent(module, root):
-    manifest = _checked(module, root)["manifest"]
+    good = _checked(module, root)
+    only = None
+    if module.params["paths"] is not None:
+        only = [good["paths[%d]" % i] for i in range(len(module.params["paths"]))]
     try:
-        result = _manifest.teardown(manifest, root, module.check_mode)
+        result = _manifest.teardown(good["manifest"], root, module.check_mode, only)
     except _manifest.ManifestError as exc:
         module.fail_json(msg="%s; nothing was removed" % exc)
     module.exit_json(changed=bool(result.removed), removed=result.removed, kept=result.kept)
@@ -254,6 +271,7 @@ def main():
             record_files=dict(type="list", elements="path", default=[]),
             record_directories=dict(type="list", elements="path", default=[]),
             require_systemd=dict(type="bool", default=False),
+            paths=dict(type="list", elements="path"),
         ),
         supports_check_mode=True,
     )

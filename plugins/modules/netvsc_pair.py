@@ -93,7 +93,7 @@ options:
       driver:
         description: Driver of the NetVSC, as for O(driver) (which is the default).
         type: str
-        choices: [hv_netvsc, uio_hv_generic]
+        choices: [hv_netvsc, uio_hv_generic, auto]
       force:
         description: Pair it although it carries traffic (never when it is management).
         type: bool
@@ -178,13 +178,26 @@ options:
         C(<udev_rules_dir>/70-hyperv-netvsc-<vmbus guid>.rules) that, when the device is added
         (at boot too), sets its C(driver_override), loads C(uio_hv_generic) and re-probes it.
         Kernel 4.18 or later is needed for C(driver_override) on VMBus.
+      - V(auto) decides per NetVSC as Microsoft recommends, as the C(auto) mode of
+        M(hyperv.netvsc.netvsc_failsafe) does. It binds C(uio_hv_generic) for the netvsc PMD
+        when its VF is MANA, or when the DPDK installed below O(readiness_root) is 22.11 or
+        newer with the netvsc PMD, the kernel has C(uio_hv_generic) and the NetVSC may be bound
+        (it carries no traffic and is not management, since binding removes its netdev); else
+        it keeps C(hv_netvsc) for fail-safe. RV(pairs[].mode) and RV(pairs[].mode_reason) say what and why. A NetVSC
+        whose VF is MANA but that may not be bound is refused (name its driver explicitly).
       - With a O(sysfs_root) that is not a mounted sysfs (a simulated tree; a symlink to or a
         bind mount of the real sysfs counts as real), C(driverctl) and
         C(modprobe) are never run, since they act on the real system; the binding persists with
         the udev rule, and the modprobe step is only reported in RV(pairs[].binding_steps).
     type: str
-    choices: [hv_netvsc, uio_hv_generic]
+    choices: [hv_netvsc, uio_hv_generic, auto]
     default: hv_netvsc
+  readiness_root:
+    description:
+      - With O(driver=auto), the directory below which the installed DPDK and the kernel's
+        modules are looked for (as M(hyperv.netvsc.netvsc_facts)'s option of this name).
+    type: path
+    default: /
   non_hyperv:
     description:
       - On a host that is not a Hyper-V/Azure guest, V(fail) fails the task, V(skip) changes
@@ -293,8 +306,9 @@ EXAMPLES = r"""
 RETURN = r"""
 pairs:
   description:
-    - The wanted pairings after the task, in the order of O(pairings) (by NetVSC key with
-      O(auto)); with O(state=absent), the removed ones (RV(pairs[].declaration=null)).
+    - The wanted pairings after the task, in the order of O(pairings) (with O(auto), in the
+      natural order of the NetVSC names, C(eth2) before C(eth10)); with O(state=absent), the
+      removed ones (RV(pairs[].declaration=null)).
     - In check mode, what the task would do.
   returned: success
   type: list
@@ -389,6 +403,17 @@ pairs:
       sample:
         - modprobe uio_hv_generic
         - bind 000d3a03-1eb1-000d-3a03-1eb1000d3a03 to uio_hv_generic
+    mode:
+      description: With O(driver=auto), the DPDK mode the driver was chosen for
+        (V(netvsc_pmd) or V(failsafe)); else V(null).
+      type: str
+      returned: always
+      sample: netvsc_pmd
+    mode_reason:
+      description: With O(driver=auto), why that mode; else V(null).
+      type: str
+      returned: always
+      sample: DPDK 22.11.11 has the netvsc PMD, which Microsoft recommends from DPDK 22.11 on
     changed:
       description: Whether anything of this pairing changed.
       type: bool
@@ -447,6 +472,7 @@ hyperv:
   type: bool
 """
 
+import dataclasses
 import os
 import time
 
@@ -456,11 +482,13 @@ from ..module_utils import _binding
 from ..module_utils import _declarations as decls
 from ..module_utils import _guard
 from ..module_utils import _manifest
+from ..module_utils import _mode
 from ..module_utils import _paths
 from ..module_utils import _selection
 from ..module_utils import _vfpolicy
 from ..module_utils._identity import Conflict, InterfaceError, designated, designates
 from ..module_utils._plan import Plan, PlanError
+from ..module_utils._readiness import probe
 from ..module_utils._scan import scan
 
 POLL_INTERVAL = 0.5
@@ -477,6 +505,7 @@ class Pairing:
         self.files = Plan()  # the declaration and the VF policy files
         self.binding = _binding.BindingPlan()
         self.policy_files = {}
+        self.choice = None  # the _mode.Choice of driver auto
 
     @property
     def changed(self):
@@ -492,6 +521,8 @@ class Pairing:
         return dict(id=self.pair_id, path=self.path, declaration=self.declaration,
                     netvsc=self.iface, vf=vf, paired_by=vf["paired_by"] if vf else None,
                     persistence=self.binding.persistence,
+                    mode=self.choice.mode if self.choice else None,
+                    mode_reason=self.choice.reason if self.choice else None,
                     vf_policy=_vfpolicy.written(self.policy_files),
                     binding_steps=self.binding.descriptions, changed=self.changed)
 
@@ -569,6 +600,8 @@ class PairModule:
                     if target.iface["vf"] is None and not target.item.require_vf:
                         self.module.warn("no VF is paired with %s after waiting %.1f s"
                                          % (target.name or target.key, waited))
+        if not refusals:
+            refusals = self._choose_drivers(targets, verdicts)
         if refusals:
             self.fail(_selection.message(refusals, len(items)),
                       refused=[dict(netvsc=r.netvsc, reasons=list(r.reasons)) for r in refusals])
@@ -588,6 +621,28 @@ class PairModule:
         result["left_alone"] = [dict(netvsc=s.netvsc, reasons=list(s.reasons)) for s in left_alone]
         return result
 
+    def _choose_drivers(self, targets, verdicts):
+        """Resolve driver auto per target (_mode.choose, with the VF it has now); return the
+        Refusals of those for which no mode is valid."""
+        auto = [t for t in targets if t.item.driver == _mode.AUTO]
+        host = probe(self.params["readiness_root"], self.params["sysfs_root"]) if auto else None
+        refusals = []
+        for target in auto:
+            verdict = verdicts[target.key]
+            vf = target.iface["vf"] or {}
+            try:
+                target.choice = _mode.choose(
+                    _mode.AUTO, vf.get("kind"), host, None,
+                    _mode.unbindable(target.name or target.key, verdict.management,
+                                     verdict.carries_traffic, verdict.reasons),
+                    target.pair_id, vf.get("pci_address"))
+            except _mode.ModeError as exc:
+                refusals.append(_selection.Refusal(target.item.netvsc, (
+                    "%s; or name its driver on its item" % exc,)))
+                continue
+            target.item = dataclasses.replace(target.item, driver=target.choice.driver)
+        return refusals
+
     def _pairing(self, target):
         params, item = self.params, target.item
         path = decls.path_for(self.config_dir, target.pair_id)
@@ -598,6 +653,7 @@ class PairModule:
         except decls.DeclarationError as exc:
             self.fail("%s; nothing was changed" % exc)
         pairing = Pairing(target.pair_id, path, declaration, target.iface, declaration["netvsc"]["mac"])
+        pairing.choice = target.choice
         pairing.files = Plan(self.module.atomic_move)
         self._check_replaceable(path, target.pair_id)
         try:
@@ -767,7 +823,7 @@ def main():
             pairings=dict(type="list", elements="dict", options=dict(
                 netvsc=dict(type="str", required=True, aliases=["name"]),
                 id=dict(type="str"),
-                driver=dict(type="str", choices=list(_binding.DRIVERS)),
+                driver=dict(type="str", choices=list(_binding.DRIVERS) + [_mode.AUTO]),
                 force=dict(type="bool", default=False),
                 allow_management=dict(type="bool", default=False),
                 require_vf=dict(type="bool"),
@@ -780,7 +836,8 @@ def main():
             wait_for_vf=dict(type="int", default=0),
             force=dict(type="bool", default=False),
             allow_management=dict(type="bool", default=False),
-            driver=dict(type="str", choices=list(_binding.DRIVERS), default=_binding.NETVSC),
+            driver=dict(type="str", choices=list(_binding.DRIVERS) + [_mode.AUTO], default=_binding.NETVSC),
+            readiness_root=dict(type="path", default="/"),
             non_hyperv=dict(type="str", choices=["fail", "skip"], default="fail"),
             udev_rules_dir=dict(type="path", default=_binding.DEFAULT_UDEV_RULES_DIR),
             vf_unmanaged=dict(type="bool", default=True),

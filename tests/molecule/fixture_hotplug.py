@@ -11,10 +11,14 @@ bind-mounted into its container (the container sees each change at once):
     fixture_hotplug.py remove-vf ROOT VF_NAME
     fixture_hotplug.py add-vf ROOT NETVSC [--domain HEX] [--serial N] [--name NAME]
                                           [--ifindex N] [--kind mlx5|mlx4|mana]
+    fixture_hotplug.py rebind ROOT CASE NETVSC... [--driver uio_hv_generic] [--vf-kind mana]
 
-Both print one JSON line describing the VF as the tree now has it (add-vf: name, mac,
-pci_address, ifindex; remove-vf: the removed name and what it was), so a playbook can
-create/delete the matching real veth and know the PCI address the monitor must publish.
+remove-vf and add-vf print one JSON line describing the VF as the tree now has it (add-vf:
+name, mac, pci_address, ifindex; remove-vf: the removed name and what it was), so a playbook
+can create/delete the matching real veth and know the PCI address the monitor must publish.
+rebind writes ROOT anew: CASE as the kernel shows it once the NetVSCs are bound to the driver
+(sysfs_tree.rebound: no netdev, the VF without master; --vf-kind: the VM moved to that VF
+kind), and prints {"rebound": [NETVSC...]}.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -60,7 +65,20 @@ def main(argv=None):
     add.add_argument("--serial", type=int, help="PCI slot number (default: first free)")
     add.add_argument("--name", help="netdev name (default: enP<domain>s<serial>)")
     add.add_argument("--ifindex", type=int, help="default: highest ifindex + 1")
+    bind = sub.add_parser("rebind", help="rebuild CASE as the kernel shows it once NETVSCs are bound")
+    bind.add_argument("root")
+    bind.add_argument("case", choices=sorted(sysfs_tree.CASES))
+    bind.add_argument("netvsc", nargs="+")
+    bind.add_argument("--driver", default="uio_hv_generic", choices=["hv_netvsc", "uio_hv_generic"])
+    bind.add_argument("--vf-kind", choices=sorted(sysfs_tree.KINDS))
     args = parser.parse_args(argv)
+
+    if args.action == "rebind":
+        spec = sysfs_tree.rebound(sysfs_tree.CASES[args.case], args.netvsc, args.driver, args.vf_kind)
+        shutil.rmtree(args.root, ignore_errors=True)
+        sysfs_tree.build(spec, args.root)
+        print(json.dumps({"rebound": args.netvsc}))
+        return 0
 
     if args.action == "remove-vf":
         before = describe(args.root, args.vf)

@@ -247,16 +247,18 @@ def test_without_a_manifest_path_the_plan_is_only_applied(tmp_path):
     assert (tmp_path / "f").read_text() == "x"
 
 
-def test_a_recorded_directory_that_became_a_symlink_is_not_removed_through(box, tmp_path):
+@pytest.mark.parametrize("part", [False, True], ids=["all", "part"])
+def test_a_recorded_directory_that_became_a_symlink_is_not_removed_through(box, tmp_path, part):
     """The user moved the collection's /etc/netvsc aside and linked their own directory there:
-    the recorded eal.d/dpdk0.args now names their file, which teardown must not delete."""
+    the recorded eal.d/dpdk0.args now names their file, which teardown must not delete (nor
+    a teardown of that part only)."""
     manifest = deploy(box)
     theirs = tmp_path / "shared-config"
     (theirs / "eal.d").mkdir(parents=True)
     (theirs / "eal.d/dpdk0.args").write_text("the user's own\n")
     (box / "etc/netvsc").rename(box / "etc/netvsc.old")
     (box / "etc/netvsc").symlink_to(theirs)
-    result = _manifest.teardown(manifest, str(box))
+    result = _manifest.teardown(manifest, str(box), only=[str(box / "etc/netvsc")] if part else None)
     assert (theirs / "eal.d/dpdk0.args").read_text() == "the user's own\n"
     assert result.kept[str(box / "etc/netvsc/eal.d/dpdk0.args")] == (
         "%s is a symlink to %s now, which the collection did not make" % (box / "etc/netvsc", theirs))
@@ -293,3 +295,30 @@ def test_a_deeply_nested_manifest_deletes_nothing_and_says_why(box):
     _write_manifest(path, "[" * 200000)
     with pytest.raises(ManifestError, match="not valid JSON"):
         _manifest.teardown(str(path), str(box))
+
+
+def test_a_part_goes_and_the_rest_stays_recorded(box):
+    """teardown(only=...): the monitor's files go when no pairing needs it; the rest stays."""
+    manifest = deploy(box)
+    lib = str(box / "usr/local/lib/hyperv-netvsc")
+    plan = Plan()
+    plan.write(lib + "/netvsc-monitor.pyz", "zip")
+    plan.write(str(box / "etc/systemd/system/netvsc-monitor.service"), "[Service]\n")
+    _manifest.apply(plan, manifest)
+    (box / "etc/systemd/system/other.service").write_text("mine\n")
+    before = tree(box)
+    unit = str(box / "etc/systemd/system/netvsc-monitor.service")
+    check = _manifest.teardown(manifest, str(box), check_mode=True, only=[unit, lib])
+    assert tree(box) == before
+    result = _manifest.teardown(manifest, str(box), only=[unit, lib, str(box / "run/netvsc")])
+    assert result == check
+    assert sorted(result.removed) == sorted([unit, lib + "/netvsc-monitor.pyz", lib])
+    # /etc/systemd/system holds other.service, and was recorded: it is no part of the monitor.
+    assert result.kept == {}
+    assert (box / "etc/systemd/system/other.service").exists()
+    left = json.loads(open(manifest).read())
+    assert unit not in left["files"] and lib not in left["directories"]
+    assert str(box / "etc/netvsc/eal.d/dpdk0.args") in left["files"]
+    assert _manifest.teardown(manifest, str(box), only=[unit, lib]) == _manifest.Teardown([], {})
+    full = _manifest.teardown(manifest, str(box))
+    assert sorted(full.kept) == [str(box / "etc/systemd"), str(box / "etc/systemd/system")]

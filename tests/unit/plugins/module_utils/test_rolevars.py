@@ -41,15 +41,21 @@ def test_defaults_select_automatically_with_every_path_in_place():
     assert result["paths"] == {
         "root": "/", "sysfs_root": "/sys", "config_dir": "/etc/netvsc/pairs.d",
         "state_dir": "/run/netvsc", "eal_dir": "/etc/netvsc", "eal_env": "/etc/netvsc/eal.env",
-        "eal_args_dir": "/etc/netvsc/eal.d", "lib_dir": "/usr/local/lib/hyperv-netvsc",
+        "eal_args_dir": "/etc/netvsc/eal.d", "port_map": "/etc/netvsc/ports.json",
+        "lib_dir": "/usr/local/lib/hyperv-netvsc",
         "monitor": "/usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz", "textfile": "",
-        "unit": "/etc/systemd/system/netvsc-monitor.service", "udev_rules_dir": "/etc/udev/rules.d",
+        "unit": "/etc/systemd/system/netvsc-monitor.service", "units_dir": "/etc/systemd/system",
+        "readiness_root": "/", "udev_rules_dir": "/etc/udev/rules.d",
         "network_dir": "/etc/systemd/network", "manifest": "/var/lib/hyperv-netvsc/manifest.json"}
     assert result["directories"] == ["/usr/local/lib/hyperv-netvsc"]
     assert result["record_files"] == ["/usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz", "/run/netvsc/state.json"]
     assert result["record_directories"] == ["/run/netvsc", "/run/private/netvsc"]
     assert check(netvsc_monitor_user="netvsc-mon")["record_directories"] == ["/run/netvsc"]
     assert check(netvsc_mode="netvsc_pmd")["driver"] == "uio_hv_generic" and check()["driver"] == "hv_netvsc"
+    assert check(netvsc_mode="auto")["driver"] == "auto" and check(netvsc_mode="vdev_netvsc")["driver"] == "hv_netvsc"
+    # What goes when no pairing reads the monitor's files.
+    assert result["monitor_paths"] == ["/etc/systemd/system/netvsc-monitor.service",
+                                       "/usr/local/lib/hyperv-netvsc", "/run/netvsc", "/run/private/netvsc"]
 
 
 def test_a_sandbox_places_every_path_below_its_root():
@@ -63,6 +69,11 @@ def test_a_sandbox_places_every_path_below_its_root():
     assert result["directories"] == ["/srv/box/usr/local/lib/hyperv-netvsc", "/srv/box/run/netvsc"]
     assert result["record_directories"] == []
     assert "/srv/box/var/lib/node_exporter/netvsc.prom" in result["record_files"]
+    assert paths["units_dir"] == "/srv/box/etc/systemd/system" and paths["port_map"] == "/srv/box/etc/netvsc/ports.json"
+    assert result["monitor_paths"] == [
+        "/srv/box/etc/systemd/system/netvsc-monitor.service", "/srv/box/usr/local/lib/hyperv-netvsc",
+        "/srv/box/run/netvsc", "/srv/box/var/lib/node_exporter/netvsc.prom"]
+    assert check(netvsc_readiness_root="/srv/os")["paths"]["readiness_root"] == "/srv/os"  # read, not placed
 
 
 @pytest.mark.parametrize("value, pairings", [
@@ -87,7 +98,7 @@ def test_what_people_paste_becomes_pairings(value, pairings):
     (["eth1", ""], "netvsc_interfaces item 2 is an empty string"),
     ([["eth1"]], "netvsc_interfaces item 1 must be a NetVSC name, MAC or VMBus GUID, or a dict"),
     ([{"name": "eth1", "force": "maybe"}], "netvsc_interfaces item 1: force must be true or false, not 'maybe'"),
-    ([{"name": "eth1", "driver": "vfio-pci"}], "netvsc_interfaces item 1: driver must be one of hv_netvsc, uio_hv_generic"),
+    ([{"name": "eth1", "driver": "vfio-pci"}], "netvsc_interfaces item 1: driver must be one of hv_netvsc, uio_hv_generic, auto"),
     ({"name": "eth1"}, "netvsc_interfaces must be a list (or a string of words separated by commas)"),
 ])
 def test_items_that_cannot_be_used_are_refused(value, message):
@@ -135,3 +146,9 @@ def test_every_problem_is_reported_at_once():
 
 def test_dpdk_units_as_a_string():
     assert check(netvsc_dpdk_units="a.service b.service")["dpdk_units"] == ["a.service", "b.service"]
+
+
+@pytest.mark.parametrize("units", [["../x.service"], ["dpdk-app"], "a.service ../../etc/x.service", [7]])
+def test_dpdk_units_that_are_no_service_unit_names_are_refused(units):
+    (error,) = errors(netvsc_dpdk_units=units)
+    assert error.startswith("netvsc_dpdk_units: ") and "is not the name of a systemd service unit" in error

@@ -92,6 +92,29 @@ def test_absent_removes_exactly_what_was_recorded(box, capsys):
     assert run(capsys, args(box, state="absent"))["changed"] is False
 
 
+def test_absent_with_paths_removes_that_part_only(box, capsys):
+    """What the role does when no pairing needs the monitor any more."""
+    run(capsys, deploy_args(box))
+    (box / "usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz").write_text("zip")
+    (box / "run/netvsc/dpdk0.vf").write_text("")
+    (box / "etc/netvsc").mkdir(parents=True)
+    (box / "etc/netvsc/eal.env").write_text("X=1\n")
+    run(capsys, args(box, record_files=[str(box / "etc/netvsc/eal.env")]))
+    monitor = [str(box / "etc/systemd/system/netvsc-monitor.service"),
+               str(box / "usr/local/lib/hyperv-netvsc"), str(box / "run/netvsc")]
+    result = run(capsys, args(box, state="absent", paths=monitor))
+    assert result["rc"] == 0 and result["changed"] is True, result
+    assert sorted(result["removed"]) == sorted(monitor + [
+        str(box / "usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz"), str(box / "run/netvsc/dpdk0.vf")])
+    assert (box / "etc/netvsc/eal.env").exists() and (box / "usr/local/lib/tool.so").exists()
+    again = run(capsys, args(box, state="absent", paths=monitor))
+    assert again["changed"] is False
+    recorded = json.loads((box / "var/lib/hyperv-netvsc/manifest.json").read_text())
+    assert str(box / "etc/netvsc/eal.env") in recorded["files"]
+    outside = run(capsys, args(box, state="absent", paths=["/etc/systemd/system/netvsc-monitor.service"]))
+    assert outside["rc"] == 1 and "paths[0] /etc/systemd/system/netvsc-monitor.service is not below root" in outside["msg"]
+
+
 def test_a_foreign_manifest_removes_nothing(box, capsys):
     manifest = box / "var/lib/hyperv-netvsc/manifest.json"
     manifest.parent.mkdir(parents=True)
