@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 """A stand-in for a DPDK application, run by the units of the Molecule scenario `units`.
 
 Writes /run/dpdk-probe/<unit>.json with the argv it got (the EAL arguments systemd split from
