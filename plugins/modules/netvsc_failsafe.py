@@ -312,6 +312,17 @@ monitor_needed:
   returned: success
   type: bool
   sample: true
+vf_files:
+  description:
+    - The files the hot-plug monitor publishes the VF of each rendered pairing in,
+      C(<state_dir>/<id>.vf) (what C(exec(cat ...)) reads), in the order of RV(ports). The
+      monitor writes them, not this module; the C(hyperv.netvsc.failsafe) role records them in
+      the manifest so that teardown removes them.
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - /run/netvsc/dpdk0.vf
 ports:
   description:
     - The port map, in the order of the EAL arguments, says which DPDK device is which
@@ -700,6 +711,7 @@ def main():
                                    state_dir=params["state_dir"], host=host)
         content = FORMATTERS[params["format"]](rendered)
         args_contents = render_args_files(pairs, params) if params["args_dir"] else {}
+        vf_files = [_devargs.vf_state_path(params["state_dir"], p["id"]) for p in pairs]
     except _devargs.DevargsError as exc:
         module.fail_json(msg=str(exc))
     for warning in rendered.warnings:
@@ -724,6 +736,7 @@ def main():
         content=content,
         ports=ports,
         monitor_needed="failsafe" in rendered.modes.values(),
+        vf_files=vf_files,
         pairs=dict((p["id"], {"netvsc_name": p["netvsc_name"], "mac": p["mac"],
                               "present": iface is not None,
                               "vf": p["vf"]["pci_address"] if p["vf"] else None,

@@ -94,6 +94,19 @@ def test_pairs_select_and_order(env, capsys):
     assert list(by_mac["devargs"]) == ["dpdk1"]
 
 
+def test_vf_files_are_the_files_exec_reads_in_port_order(env, capsys):
+    result = run(capsys, env.args(pairs=["eth2", "dpdk0"], state_dir="/run/dpdk-state/"))
+    assert result["vf_files"] == ["/run/dpdk-state/dpdk1.vf", "/run/dpdk-state/dpdk0.vf"]
+    for pair_id, path in zip(result["devargs"], result["vf_files"]):
+        assert "exec(cat %s)" % path in result["devargs"][pair_id][0]
+    # Also where no pairing reads them (the netvsc PMD): the role records them only with the
+    # monitor; a state directory the shell would expand is refused as in exec().
+    assert run(capsys, env.args(mode="vdev_netvsc"))["vf_files"] == [
+        "/run/netvsc/dpdk0.vf", "/run/netvsc/dpdk1.vf"]
+    bad = run(capsys, env.args(mode="vdev_netvsc", state_dir="/run/$(reboot)"))
+    assert bad["rc"] == 1 and "state_dir" in bad["msg"] and "vf_files" not in bad, bad
+
+
 def test_unknown_pair(env, capsys):
     result = run(capsys, env.args(pairs=["eth3"]))
     assert result["rc"] == 1
