@@ -142,6 +142,12 @@ class Manifest:
                 new = True
         return new
 
+    def forget(self, files: Iterable[str]) -> bool:
+        """Drop the records of these files; True when any was recorded."""
+        gone = set(files) & set(self.files)
+        self.files = [path for path in self.files if path not in gone]
+        return bool(gone)
+
     def save(self, move=None) -> None:
         """Write the manifest, making (and recording) its missing directories first."""
         made = missing_dirs(os.path.dirname(self.path))
@@ -152,18 +158,22 @@ class Manifest:
 
 
 def apply(plan: Plan, manifest_path: Optional[str], move=None) -> None:
-    """Record what plan creates in the manifest (when given), then apply the plan.
+    """Record what plan creates in the manifest (when given), apply the plan, then forget the
+    files it removed: a file the user puts at such a path later is not the collection's.
 
-    Raises ManifestError (nothing changed) or PlanError (the plan failed half-way).
+    Raises ManifestError (nothing changed) or PlanError (the plan failed half-way, or the
+    removed files could not be forgotten).
     """
-    if manifest_path and plan.creates:
-        manifest = Manifest.load(manifest_path)
-        if manifest.add(plan.creates):
-            try:
-                manifest.save(move)
-            except PlanError as exc:
-                raise ManifestError("cannot record in the manifest: %s" % exc)
+    removed = [path for path, what in plan.files.items() if what == "removed"]
+    manifest = Manifest.load(manifest_path) if manifest_path and (plan.creates or removed) else None
+    if manifest is not None and manifest.add(plan.creates):
+        try:
+            manifest.save(move)
+        except PlanError as exc:
+            raise ManifestError("cannot record in the manifest: %s" % exc)
     plan.apply()
+    if manifest is not None and manifest.forget(removed):
+        manifest.save(move)
 
 
 def _inside(path, root):

@@ -63,6 +63,22 @@ def test_records_are_written_before_the_plan_is_applied(box):
     assert oct(os.stat(manifest).st_mode & 0o777) == "0o600"
 
 
+def test_a_file_a_run_removes_is_forgotten(box):
+    """A later file at its path (the user's own drop-in, say) is not the collection's: teardown
+    leaves it. Its directory stays recorded (teardown removes it if empty)."""
+    manifest = deploy(box)
+    args = box / "etc/netvsc/eal.d/dpdk0.args"
+    plan = Plan()
+    plan.remove(str(args))
+    _manifest.apply(plan, manifest)
+    records = json.loads(open(manifest).read())
+    assert str(args) not in records["files"] and str(args.parent) in records["directories"]
+    assert str(box / "etc/netvsc-custom/dpdk0.json") in records["files"]
+    args.write_text("the user's\n")
+    _manifest.teardown(manifest, str(box))
+    assert args.read_text() == "the user's\n" and not (box / "etc/netvsc-custom/dpdk0.json").exists()
+
+
 def fail():
     raise PlanError("boom")
 
