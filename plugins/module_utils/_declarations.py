@@ -150,6 +150,11 @@ def load(path, uid=None):
     return declaration
 
 
+def is_declaration_name(name):
+    """Whether a file of this name in a config_dir is read as a pairing declaration."""
+    return name.endswith(".json") and not name.startswith(".")
+
+
 def load_each(config_dir=DEFAULT_CONFIG_DIR, uid=None):
     """[(path, declaration, None) or (path, None, error)] for every *.json file, sorted.
 
@@ -166,7 +171,7 @@ def load_each(config_dir=DEFAULT_CONFIG_DIR, uid=None):
         return [(config_dir, None, "%s: %s" % (config_dir, exc.strerror))]
     found = []
     for name in names:
-        if name.endswith(".json") and not name.startswith("."):
+        if is_declaration_name(name):
             path = os.path.join(config_dir, name)
             try:
                 found.append((path, load(path, uid), None))

@@ -222,7 +222,7 @@ def _placed(paths, constants):
         "eal_dir": eal_dir,
         "eal_env": eal_dir + "/eal.env",
         "eal_args_dir": eal_dir + "/eal.d",
-        "port_map": eal_dir + "/ports.json",
+        "port_map": eal_dir + "/ports.map",
         "lib_dir": lib_dir,
         "monitor": lib_dir + "/" + constants["monitor_archive"],
         "textfile": place(paths["netvsc_monitor_textfile"]),

@@ -111,7 +111,9 @@ options:
   port_map:
     description:
       - 'File to write the port map to: RV(ports) as JSON, C({"format": 1, "ports": [...]}),
-        for example C(/etc/netvsc/ports.json) beside the C(EnvironmentFile).'
+        for example C(/etc/netvsc/ports.map) beside the C(EnvironmentFile).'
+      - Neither it nor any other output may be a C(.json) file in O(config_dir), which would be
+        read as a pairing declaration.
       - Written like O(dest) (atomically, only when it differs, missing parents made), with the
         same O(dest_mode), O(owner) and O(group).
     type: path
@@ -234,7 +236,7 @@ EXAMPLES = r"""
     mode: auto
     format: env
     dest: /etc/netvsc/eal.env
-    port_map: /etc/netvsc/ports.json
+    port_map: /etc/netvsc/ports.map
   register: eal_auto
 
 - name: Say which DPDK device is which NIC
@@ -600,7 +602,12 @@ def sync_files(module, outputs, args_contents):
     args_dir = params["args_dir"]
     plan = Plan(module.atomic_move)
     taken = {}  # real path: what it is, so that no two outputs share a file
+    config_dir = os.path.realpath(params["config_dir"])
     for what, path, text in outputs:
+        if os.path.dirname(os.path.realpath(path)) == config_dir and decls.is_declaration_name(
+                os.path.basename(path)):
+            module.fail_json(msg="%s %s is in config_dir and would be read as a pairing "
+                             "declaration; write it elsewhere or name it without .json" % (what, path))
         if os.path.realpath(path) in taken:
             module.fail_json(msg="%s %s is also %s" % (what, path, taken[os.path.realpath(path)]))
         taken[os.path.realpath(path)] = "%s %s" % (what, path)

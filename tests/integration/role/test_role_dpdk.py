@@ -93,7 +93,7 @@ def test_eal_arguments_in_the_listed_order_with_the_port_map(fleet):
     eal, ports_line = read(fleet, "ordered", "etc/netvsc/eal.env").splitlines()
     assert eal.index("net_failsafe_%s," % ETH3) < eal.index("net_failsafe_dpdk1,")
     assert ports_line == 'NETVSC_DPDK_PORTS="net_failsafe_%s net_failsafe_dpdk1"' % ETH3
-    ports = json.loads(read(fleet, "ordered", "etc/netvsc/ports.json"))
+    ports = json.loads(read(fleet, "ordered", "etc/netvsc/ports.map"))
     assert ports == {"format": 1, "ports": [
         {"position": 0, "id": ETH3, "device": "net_failsafe_" + ETH3, "mode": "failsafe",
          "netvsc": "eth3", "mac": "00:0d:3a:03:19:f7", "vmbus_id": "000d3a03-19f7-000d-3a03-19f7000d3a03"},
@@ -107,7 +107,7 @@ def test_eal_arguments_in_the_listed_order_with_the_port_map(fleet):
     # Listed the other way round, the ports follow.
     swapped = fleet.run(limit="ordered", extra={"netvsc_interfaces": [{"name": "eth1", "id": "dpdk1"}, "eth3"]})
     assert swapped.returncode == 0, _show(swapped)
-    assert [p["id"] for p in json.loads(read(fleet, "ordered", "etc/netvsc/ports.json"))["ports"]] == ["dpdk1", ETH3]
+    assert [p["id"] for p in json.loads(read(fleet, "ordered", "etc/netvsc/ports.map"))["ports"]] == ["dpdk1", ETH3]
     assert fleet.run(limit="ordered").returncode == 0
 
 
@@ -128,7 +128,7 @@ def test_auto_binds_for_the_netvsc_pmd_and_runs_no_monitor(fleet):
     for pair_id in (ETH1, "000d3a0318c9"):
         declaration = json.loads(read(fleet, "auto", "etc/netvsc/pairs.d/%s.json" % pair_id))
         assert declaration["driver"] == "uio_hv_generic"
-    ports = json.loads(read(fleet, "auto", "etc/netvsc/ports.json"))["ports"]
+    ports = json.loads(read(fleet, "auto", "etc/netvsc/ports.map"))["ports"]
     assert [(p["netvsc"], p["mode"], p["device"]) for p in ports] == [
         ("eth1", "netvsc_pmd", ETH1_GUID), ("eth2", "netvsc_pmd", "000d3a03-18c9-000d-3a03-18c9000d3a03")]
     assert read(fleet, "auto", "etc/netvsc/eal.env").startswith('NETVSC_EAL_ARGS="-a a2a3:00:02.0 -a ')
@@ -139,7 +139,7 @@ def test_auto_binds_for_the_netvsc_pmd_and_runs_no_monitor(fleet):
     assert again.recap["auto"]["changed"] == 0, _show(again)
     # netvsc_pair, netvsc_failsafe, netvsc_files (the monitor's absence): fewer than fail-safe's 5
     assert again.modules["auto"] == 3 <= MAX_RERUN_MODULES, again.modules
-    ports = json.loads(read(fleet, "auto", "etc/netvsc/ports.json"))["ports"]
+    ports = json.loads(read(fleet, "auto", "etc/netvsc/ports.map"))["ports"]
     assert [p["netvsc"] for p in ports] == ["eth1", "eth2"]  # the last names seen, no netdev now
 
 

@@ -41,7 +41,7 @@ def test_defaults_select_automatically_with_every_path_in_place():
     assert result["paths"] == {
         "root": "/", "sysfs_root": "/sys", "config_dir": "/etc/netvsc/pairs.d",
         "state_dir": "/run/netvsc", "eal_dir": "/etc/netvsc", "eal_env": "/etc/netvsc/eal.env",
-        "eal_args_dir": "/etc/netvsc/eal.d", "port_map": "/etc/netvsc/ports.json",
+        "eal_args_dir": "/etc/netvsc/eal.d", "port_map": "/etc/netvsc/ports.map",
         "lib_dir": "/usr/local/lib/hyperv-netvsc",
         "monitor": "/usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz", "textfile": "",
         "unit": "/etc/systemd/system/netvsc-monitor.service", "units_dir": "/etc/systemd/system",
@@ -69,7 +69,7 @@ def test_a_sandbox_places_every_path_below_its_root():
     assert result["directories"] == ["/srv/box/usr/local/lib/hyperv-netvsc", "/srv/box/run/netvsc"]
     assert result["record_directories"] == []
     assert "/srv/box/var/lib/node_exporter/netvsc.prom" in result["record_files"]
-    assert paths["units_dir"] == "/srv/box/etc/systemd/system" and paths["port_map"] == "/srv/box/etc/netvsc/ports.json"
+    assert paths["units_dir"] == "/srv/box/etc/systemd/system" and paths["port_map"] == "/srv/box/etc/netvsc/ports.map"
     assert result["monitor_paths"] == [
         "/srv/box/etc/systemd/system/netvsc-monitor.service", "/srv/box/usr/local/lib/hyperv-netvsc",
         "/srv/box/run/netvsc", "/srv/box/var/lib/node_exporter/netvsc.prom"]

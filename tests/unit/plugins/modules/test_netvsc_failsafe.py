@@ -530,7 +530,7 @@ def test_absent_netvsc_is_ordered_by_its_last_seen_name(tmp_path, capsys):
 
 def test_port_map_file_beside_the_environment_file(env, capsys):
     etc = env.tmp / "etc" / "netvsc"
-    dest, port_map = etc / "eal.env", etc / "ports.json"
+    dest, port_map = etc / "eal.env", etc / "ports.map"
     args = env.args(dest=str(dest), format="env", port_map=str(port_map), dest_mode="0640")
     check = run(capsys, args, check_mode=True, diff=True)
     assert check["changed"] is True and not etc.exists()
@@ -557,6 +557,24 @@ def test_port_map_may_not_be_another_output(env, capsys):
     assert clash["msg"] == "port_map %s is also the args_dir file of pairing dpdk0" % (
         args_dir / "dpdk0.args")
     assert not args_dir.exists()
+
+
+@pytest.mark.parametrize("option", ["port_map", "dest"])
+def test_no_output_is_a_declaration_file(env, capsys, option):
+    """A .json output in config_dir would be read back as a (malformed) pairing declaration
+    by netvsc_pair, this module and the monitor, which withholds a VF for it."""
+    before = sorted(os.listdir(str(env.config_dir)))
+    target = env.config_dir / "ports.json"
+    result = run(capsys, env.args(**{option: str(target)}))
+    assert result["rc"] == 1 and result["msg"] == (
+        "%s %s is in config_dir and would be read as a pairing declaration; write it elsewhere "
+        "or name it without .json" % (option, target))
+    # Through a symlinked directory too; a name without .json there is fine.
+    link = env.tmp / "pairs-link"
+    link.symlink_to(env.config_dir)
+    assert run(capsys, env.args(**{option: str(link / "dpdk.json")}))["rc"] == 1
+    assert sorted(os.listdir(str(env.config_dir))) == before
+    assert run(capsys, env.args(**{option: str(env.config_dir / "ports.map")}))["rc"] == 0
 
 
 def test_netvsc_pmd_port_is_the_vmbus_guid_with_the_last_seen_name(tmp_path, capsys):
