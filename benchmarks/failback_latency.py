@@ -62,7 +62,7 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 # tests/conftest.py puts the collection on sys.path, as for the tests.
 import conftest  # noqa: E402,F401  pylint: disable=unused-import
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _devargs  # noqa: E402
-from ansible_collections.hyperv.netvsc.tests.fixtures import monitor_archive, sysfs_tree  # noqa: E402
+from ansible_collections.hyperv.netvsc.tests.fixtures import monitor_archive, netns, sysfs_tree  # noqa: E402
 
 MAC = "00:0d:3a:03:1e:b1"
 PAIR = "eth1"
@@ -416,13 +416,12 @@ def main():
         raise SystemExit("run as root (network namespace, TAP)")
     if shutil.which("dpdk-testpmd") is None:
         raise SystemExit("dpdk-testpmd is missing: apt-get install dpdk-dev librte-net-failsafe23")
-    namespace = "nvfailback%d" % os.getpid()
-    subprocess.run(["ip", "netns", "add", namespace], check=True)
+    namespace = netns.Netns("nvfailback")
     try:
-        return subprocess.call(["ip", "netns", "exec", namespace, sys.executable, os.path.abspath(__file__),
-                                "--inner"] + sys.argv[1:])
+        return subprocess.call(namespace.exec([sys.executable, os.path.abspath(__file__), "--inner"]
+                                              + sys.argv[1:]))
     finally:
-        subprocess.run(["ip", "netns", "del", namespace], check=False)
+        namespace.close()
 
 
 if __name__ == "__main__":
