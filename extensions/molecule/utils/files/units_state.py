@@ -13,9 +13,16 @@ PROPERTIES = ("ActiveState", "LoadState", "DropInPaths", "EnvironmentFiles", "Af
 
 
 def show(unit):
+    """systemctl show's properties; one that repeats (an ExecStartPre= per command) is joined
+    with newlines."""
     argv = ["systemctl", "show", "--no-pager"] + ["-p" + name for name in PROPERTIES] + [unit]
     out = subprocess.run(argv, stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    found = {}
+    for line in out.splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            found[key] = found[key] + "\n" + value if key in found else value
+    return found
 
 
 def record(unit):
