@@ -57,6 +57,9 @@ from ._scan import KINDS as VF_KINDS
 
 DEVARGS_MAXLEN = 4096  # fail-safe: strlen(params) >= DEVARGS_MAXLEN is refused
 FAILSAFE_MAX_SUBDEVICES = 2  # FAILSAFE_MAX_ETHPORTS
+# Default fail-safe hotplug_poll (ms): p99 195 ms from the VF's return (its uevent) to TX on
+# it, 1 % of a CPU while no VF is there (benchmarks/failback_latency.py, docs/modes.md).
+HOTPLUG_POLL_MS = 200
 
 PCI_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 # Characters that never appear in a value we put inside devargs / an exec() command line.
@@ -388,7 +391,7 @@ def _render_netvsc_pmd(p, warnings):
     return ["-a", p["vf_arg"]]
 
 
-def render(pairs, mode="failsafe", hotplug_poll=2000, state_dir="/run/netvsc", host=None):
+def render(pairs, mode="failsafe", hotplug_poll=HOTPLUG_POLL_MS, state_dir="/run/netvsc", host=None):
     """Render EAL arguments for all pairings (in the given order) in one mode.
 
     Modes: ``failsafe`` (``--vdev net_vdev_netvsc0,ignore=1`` once, then per pairing

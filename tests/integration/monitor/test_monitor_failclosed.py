@@ -121,7 +121,7 @@ def test_time_from_vf_leaving_to_an_empty_file_with_hostile_files_present(world)
            {"cycles": CYCLES, "p50": round(p50, 2), "p99": round(p99, 2), "max": round(times[-1], 2),
             "loadavg": [round(x, 2) for x in load]})
     assert_healthy(m)
-    assert p99 < 1000  # far below fail-safe's hotplug_poll (2000 ms)
+    assert p99 < 1000  # within the 1 s resync even without the uevent; usually milliseconds
 
 
 def test_stop_withdraws_every_address(world):

@@ -191,7 +191,7 @@ def test_cx5_files(fleet):
     state_dir = fleet.root("cx5") / "run" / "netvsc"
     env = _read(fleet, "cx5", "etc/netvsc/eal.env")
     assert env.startswith('NETVSC_EAL_ARGS="--vdev net_vdev_netvsc0,ignore=1 --vdev ')
-    assert ("net_failsafe_000d3a031eb1,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,"
+    assert ("net_failsafe_000d3a031eb1,mac=00:0d:3a:03:1e:b1,hotplug_poll=200,"
             "exec(cat %s/000d3a031eb1.vf),dev(net_tap_000d3a031eb1,remote=eth1)" % state_dir) in env
     assert env.splitlines()[0].count("net_failsafe_") == 3
     assert env.splitlines()[1] == 'NETVSC_DPDK_PORTS="%s"' % " ".join(

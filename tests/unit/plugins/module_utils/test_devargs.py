@@ -18,9 +18,9 @@ from ansible_collections.hyperv.netvsc.plugins.module_utils import _devargs as d
 from ansible_collections.hyperv.netvsc.plugins.module_utils._devargs import DevargsError
 
 MAC1, MAC2, MAC3 = "00:0d:3a:03:1e:b1", "00:0d:3a:03:1e:b2", "60:45:bd:f3:fb:7b"
-FS1 = ("net_failsafe_eth1,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,"
+FS1 = ("net_failsafe_eth1,mac=00:0d:3a:03:1e:b1,hotplug_poll=200,"
        "exec(cat /run/netvsc/eth1.vf),dev(net_tap_eth1,remote=eth1)")
-FS2 = ("net_failsafe_eth2,mac=00:0d:3a:03:1e:b2,hotplug_poll=2000,"
+FS2 = ("net_failsafe_eth2,mac=00:0d:3a:03:1e:b2,hotplug_poll=200,"
        "exec(cat /run/netvsc/eth2.vf),dev(net_tap_eth2,remote=eth2)")
 
 

@@ -28,7 +28,7 @@ def ident(mac, name):
     return {"mac": mac, "name": name, "vmbus_id": netvsc_guid_from_mac(mac)}
 
 
-FS_ETH1 = ("net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=2000,"
+FS_ETH1 = ("net_failsafe_dpdk0,mac=00:0d:3a:03:1e:b1,hotplug_poll=200,"
            "exec(cat /run/netvsc/dpdk0.vf),dev(net_tap_dpdk0,remote=eth1)")
 
 
@@ -173,7 +173,7 @@ def test_absent_netvsc_renders_from_declaration(env, capsys):
     result = run(capsys, env.args(pairs=["gone"]))
     assert result["rc"] == 0, result
     assert result["devargs"]["gone"] == [
-        "net_failsafe_gone,mac=00:0d:3a:99:99:99,hotplug_poll=2000,"
+        "net_failsafe_gone,mac=00:0d:3a:99:99:99,hotplug_poll=200,"
         "exec(cat /run/netvsc/gone.vf),dev(net_tap_gone,remote=eth7)"]
     assert result["pairs"]["gone"]["present"] is False
     assert any("the NetVSC eth7 (MAC 00:0d:3a:99:99:99) is not present now" in w
@@ -267,7 +267,7 @@ def test_dest_write_check_diff_idempotence(env, capsys):
 
     changed = run(capsys, env.args(dest=str(dest), format="env", hotplug_poll=1000), diff=True)
     assert changed["changed"] is True
-    assert "hotplug_poll=2000" in changed["diff"]["before"]
+    assert "hotplug_poll=200," in changed["diff"]["before"]
     assert "hotplug_poll=1000" in changed["diff"]["after"]
     assert "hotplug_poll=1000" in dest.read_text()
 
@@ -329,7 +329,7 @@ def test_args_dir_failsafe_file_matches_single_pair_rendering(env, capsys):
     assert content == single_pair_args(env, capsys, "dpdk0", hotplug_poll=700,
                                        state_dir="/run/dpdk-state")
     assert content.splitlines() == ["--vdev", "net_vdev_netvsc0,ignore=1", "--vdev",
-                                    FS_ETH1.replace("2000", "700").replace("/run/netvsc",
+                                    FS_ETH1.replace("=200,", "=700,").replace("/run/netvsc",
                                                                            "/run/dpdk-state")]
     assert result["files"] == {
         str(args_dir / "dpdk0.args"): "written", str(args_dir / "dpdk1.args"): "written"}
@@ -394,8 +394,8 @@ def test_args_dir_check_mode_and_diff(env, capsys):
     assert [d["after_header"] for d in changed["diff"]] == [
         str(dest), str(args_dir / "dpdk1.args"), "%s (absent)" % (args_dir / "dpdk0.args")]
     assert "hotplug_poll=900" in changed["diff"][1]["after"]
-    assert "hotplug_poll=2000" in changed["diff"][1]["before"]
-    assert (args_dir / "dpdk0.args").exists() and "hotplug_poll=2000" in dest.read_text()
+    assert "hotplug_poll=200," in changed["diff"][1]["before"]
+    assert (args_dir / "dpdk0.args").exists() and "hotplug_poll=200," in dest.read_text()
 
 
 def test_args_dir_mode_change_only(env, capsys):
