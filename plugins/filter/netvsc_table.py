@@ -49,7 +49,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.hyperv.netvsc.plugins.filter.report import natural_key
+from ansible_collections.hyperv.netvsc.plugins.module_utils._portmap import natural_key
 
 HEADER = ("host", "netvsc", "vf", "pci_address", "kind", "paired_by", "monitor")
 
