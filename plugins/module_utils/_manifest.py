@@ -7,7 +7,10 @@
 Teardown removes exactly what is recorded here, never a path by guess or by pattern, so a
 variable such as ``netvsc_monitor_lib_dir: /opt/tools`` cannot make it delete the user's
 files next to ours. A directory is recorded only when the collection made it, and is removed
-only when it is empty then.
+only when it is empty then. A file is recorded only when the collection creates it: one that
+was there before and that the collection overwrites (a user's file given as a destination, a
+file of a version without the manifest) stays the user's, listed under ``theirs``, and
+teardown keeps it and says so.
 
 Write-ahead: a writer records what its plan will create (``_plan.Plan.creates``) *before* it
 applies the plan (:func:`apply`), so a run that fails half-way leaves records of paths that
@@ -18,7 +21,8 @@ they are written too.
 Format (``/var/lib/hyperv-netvsc/manifest.json`` below the sandbox root; docs/architecture.md)::
 
     {"collection": "hyperv.netvsc", "format": 1,
-     "directories": ["/etc/netvsc", ...], "files": ["/etc/netvsc/eal.env", ...]}
+     "directories": ["/etc/netvsc", ...], "files": ["/etc/netvsc/eal.env", ...],
+     "theirs": ["/etc/default/dpdk-app"]}    # only when not empty
 
 Fail closed: a manifest that is not a regular file owned by this user and writable by it
 only, or whose content is not exactly this format with valid paths (``_paths``), is
@@ -40,6 +44,9 @@ FORMAT = 1
 COLLECTION = "hyperv.netvsc"
 DEFAULT_PATH = "/var/lib/hyperv-netvsc/manifest.json"
 MAX_SIZE = 1 << 20
+KEYS = ("files", "directories", "theirs")  # the lists of a manifest, in Manifest()'s order
+THEIRS = ("it was there before the collection first wrote it, so it is not the collection's to "
+          "delete; remove it by hand if it is no longer needed")
 
 
 class ManifestError(Exception):
@@ -69,11 +76,11 @@ def _parse(path, raw):
         raise ManifestError("%s is not valid JSON (%s)" % (path, exc))
     if not isinstance(data, dict) or data.get("collection") != COLLECTION or data.get("format") != FORMAT:
         raise ManifestError("%s is not a format %d manifest of %s" % (path, FORMAT, COLLECTION))
-    extra = sorted(set(data) - {"collection", "format", "files", "directories"})
+    extra = sorted(set(data) - {"collection", "format"} - set(KEYS))
     if extra:
         raise ManifestError("%s has unknown keys %s" % (path, ", ".join(extra)))
     lists = {}
-    for key in ("files", "directories"):
+    for key in KEYS:
         entries = data.get(key, [])
         if not isinstance(entries, list):
             raise ManifestError("%s: %s must be a list" % (path, key))
@@ -84,16 +91,18 @@ def _parse(path, raw):
             except _paths.PathError as exc:
                 raise ManifestError("%s: %s in %s" % (path, exc, key))
         lists[key] = entries
-    return lists["files"], lists["directories"]
+    return tuple(lists[key] for key in KEYS)
 
 
 class Manifest:
     """The records of one manifest file (missing: none yet)."""
 
-    def __init__(self, path: str, files: Iterable[str] = (), directories: Iterable[str] = ()):
+    def __init__(self, path: str, files: Iterable[str] = (), directories: Iterable[str] = (),
+                 theirs: Iterable[str] = ()):
         self.path = path
         self.files = list(files)
         self.directories = list(directories)
+        self.theirs = list(theirs)  # files the collection writes that were there before it
 
     @classmethod
     def load(cls, path: str) -> "Manifest":
@@ -127,25 +136,39 @@ class Manifest:
         return cls(path, *_parse(path, raw))
 
     def dumps(self) -> str:
-        return json.dumps({"collection": COLLECTION, "format": FORMAT,
-                           "files": sorted(set(self.files)),
-                           "directories": sorted(set(self.directories))},
-                          indent=2, sort_keys=True) + "\n"
+        data = {"collection": COLLECTION, "format": FORMAT}
+        data.update((key, sorted(set(getattr(self, key)))) for key in KEYS)
+        if not data["theirs"]:
+            del data["theirs"]  # as manifests were before it existed
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
-    def add(self, created: Iterable[Tuple[str, str]]) -> bool:
-        """Record (path, kind) pairs (kind "file" or "directory"); True when any is new."""
+    def add(self, created: Iterable[Tuple[str, str]], existing: Iterable[str] = ()) -> bool:
+        """Record what the collection is about to write; True when any record is new.
+
+        created: (path, kind) pairs (kind "file" or "directory") of paths that do not exist:
+        the collection's. existing: files it writes (or finds up to date) that exist already:
+        the collection's only when recorded already (it created them), else the user's, and
+        recorded as theirs so that teardown keeps them and says so (fail closed).
+        """
         new = False
         for path, kind in created:
             records = self.directories if kind == "directory" else self.files
             if path not in records:
                 records.append(path)
                 new = True
+            if path in self.theirs:  # theirs went away; what is created there now is ours
+                self.theirs.remove(path)
+        for path in existing:
+            if path not in self.files and path not in self.theirs:
+                self.theirs.append(path)
+                new = True
         return new
 
     def forget(self, files: Iterable[str]) -> bool:
-        """Drop the records of these files; True when any was recorded."""
-        gone = set(files) & set(self.files)
+        """Drop the records of these files (removed); True when any was recorded."""
+        gone = set(files) & set(self.files + self.theirs)
         self.files = [path for path in self.files if path not in gone]
+        self.theirs = [path for path in self.theirs if path not in gone]
         return bool(gone)
 
     def save(self, move=None) -> None:
@@ -165,8 +188,9 @@ def apply(plan: Plan, manifest_path: Optional[str], move=None) -> None:
     removed files could not be forgotten).
     """
     removed = [path for path, what in plan.files.items() if what == "removed"]
-    manifest = Manifest.load(manifest_path) if manifest_path and (plan.creates or removed) else None
-    if manifest is not None and manifest.add(plan.creates):
+    touched = plan.creates or plan.existing or removed
+    manifest = Manifest.load(manifest_path) if manifest_path and touched else None
+    if manifest is not None and manifest.add(plan.creates, plan.existing):
         try:
             manifest.save(move)
         except PlanError as exc:
@@ -214,14 +238,15 @@ def teardown(manifest_path: str, root: str = "/", check_mode: bool = False,
     root: every record must lie below it (a sandbox teardown never leaves the sandbox),
     lexically and once symlinks are resolved.
     What cannot go is kept with its reason, and stays recorded; the manifest (and its own
-    directory) goes when nothing is kept. check_mode: report, remove nothing.
+    directory) goes when nothing is kept. The files of theirs are kept too, with the reason
+    THEIRS; they do not keep the manifest. check_mode: report, remove nothing.
     only: remove just the records that are one of these paths or lie below one (a part of
     what the collection installed, such as the monitor); every other record, and the
     manifest, stay.
     ManifestError (nothing removed) for a foreign or malformed manifest.
     """
     manifest = Manifest.load(manifest_path)
-    outside = [p for p in manifest.files + manifest.directories if not _inside(p, root)]
+    outside = [p for p in manifest.files + manifest.directories + manifest.theirs if not _inside(p, root)]
     if outside:
         raise ManifestError("the manifest %s records %s outside %s; nothing was removed"
                             % (manifest_path, ", ".join(sorted(outside)), root))
@@ -238,9 +263,17 @@ def teardown(manifest_path: str, root: str = "/", check_mode: bool = False,
     elif not check_mode:
         kept = remover.kept
         left = Manifest(manifest_path, [p for p in manifest.files if p in kept],
-                        [p for p in manifest.directories if p in kept or manifest_path.startswith(p + "/")])
+                        [p for p in manifest.directories if p in kept or manifest_path.startswith(p + "/")],
+                        manifest.theirs)
         left.save()
-    return Teardown(remover.removed, remover.kept)
+    return Teardown(remover.removed, _with_theirs(remover.kept, manifest.theirs))
+
+
+def _with_theirs(kept, theirs):
+    """kept, and each file of theirs that is still there, with the reason THEIRS."""
+    kept = dict(kept)
+    kept.update((path, THEIRS) for path in sorted(theirs) if _kind(path) is not None)
+    return kept
 
 
 class _Remover:
@@ -323,5 +356,5 @@ def _teardown_part(manifest, root, only, check_mode):
     if remover.removed and not check_mode:
         gone = set(remover.removed)
         Manifest(manifest.path, [p for p in manifest.files if p not in gone],
-                 [p for p in manifest.directories if p not in gone]).save()
-    return Teardown(remover.removed, remover.kept)
+                 [p for p in manifest.directories if p not in gone], manifest.theirs).save()
+    return Teardown(remover.removed, _with_theirs(remover.kept, [p for p in manifest.theirs if chosen(p)]))

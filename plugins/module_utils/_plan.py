@@ -6,9 +6,11 @@
 
 A :class:`Plan` is built by reading only (files, sysfs); :meth:`Plan.apply` makes the
 changes, so check mode is "plan, do not apply", and ``--diff`` shows :attr:`Plan.diffs`.
-Before anything is applied, :attr:`Plan.creates` names every file the plan writes and every
+Before anything is applied, :attr:`Plan.creates` names every file the plan creates and every
 directory it makes (:class:`Created` records), so the caller can record them in the teardown manifest first
-(``_manifest``): a run that fails half-way leaves nothing unrecorded.
+(``_manifest``): a run that fails half-way leaves nothing unrecorded. A file that was there
+before the plan is not created by it: :attr:`Plan.existing` names those it writes or finds up to
+date, and the manifest decides whose they are (``_manifest.Manifest.add``).
 
 Files are written by :func:`write_file` only: a temporary file in the target directory, then
 ``move(tmp, path)``. Modules inject ``AnsibleModule.atomic_move`` (SELinux contexts, the
@@ -174,7 +176,8 @@ class Plan:
         self.steps: List[Tuple[str, Callable[[], object]]] = []  # (description, action)
         self.diffs: List[Diff] = []
         self.files: Dict[str, str] = {}  # path: "written" | "unchanged" | "removed"
-        self.creates: List[Created] = []  # files written and directories made, in order
+        self.creates: List[Created] = []  # files created and directories made, in order
+        self.existing: List[str] = []  # files written or up to date that were there before
 
     @property
     def changed(self):
@@ -196,6 +199,8 @@ class Plan:
         self.files.update(other.files)
         for created in other.creates:
             self._record(created)
+        for path in other.existing:
+            self._existed(path)
 
     def apply(self):
         """Apply every step in order; raise PlanError at the first failure."""
@@ -208,6 +213,10 @@ class Plan:
         self.creates.append(created)
         return True
 
+    def _existed(self, path):
+        if path not in self.existing:
+            self.existing.append(path)
+
     def make_dirs(self, directory):
         """Plan making directory and its missing parents (mode 0755)."""
         for path in missing_dirs(directory):
@@ -218,14 +227,18 @@ class Plan:
         """Plan writing text to path (and its missing directories) unless it holds it already.
 
         The mode is applied when the file is written (None: keep the mode of the file it
-        replaces); an unchanged file keeps its mode.
+        replaces); an unchanged file keeps its mode. A new file is in :attr:`creates`, one that
+        was there before (written or up to date) in :attr:`existing`.
         """
         before = read_text(path)
+        if before is not None:
+            self._existed(path)
         if before == text:
             self.files[path] = "unchanged"
             return
         self.make_dirs(os.path.dirname(path))
-        self._record(Created(path, "file"))
+        if before is None:
+            self._record(Created(path, "file"))
         self.files[path] = "written"
         self.add("write %s" % path, lambda: write_file(path, text, mode, self.move),
                  text_diff(path, before, text))

@@ -19,6 +19,10 @@ description:
   - With O(state=present) it makes O(directories), writes O(files) (atomically, only when the
     content differs), and records both, as well as the paths of O(record_files) and
     O(record_directories) that other tasks or programs write.
+  - A file is recorded only when the collection creates it (it did not exist before) or when it
+    is recorded already. A file that was there before and that the collection overwrites (a
+    user's file, a file of a version without the manifest) stays the user's; the manifest lists
+    it under C(theirs), and teardown keeps it and names it in RV(kept).
   - With O(state=absent) it removes exactly what the manifest records, and nothing else.
     Files first; then each recorded directory that is empty, deepest first (a directory that
     still holds files the collection did not write stays, with the reason in RV(kept)); then the
@@ -91,7 +95,8 @@ options:
     description:
       - Files that other tasks or programs write for the collection (the monitor archive
         copied by M(ansible.builtin.copy), the files the monitor publishes), recorded and not
-        written. Record them before they are written.
+        written. Record them before they are written; one that exists already and is not
+        recorded is the user's (listed under C(theirs), kept at teardown).
     type: list
     elements: path
     default: []
@@ -163,6 +168,9 @@ kept:
   type: dict
   sample:
     /etc/netvsc: "not empty: it holds notes.txt, which the collection did not write"
+    /etc/default/dpdk-app: >-
+      it was there before the collection first wrote it, so it is not the collection's to
+      delete; remove it by hand if it is no longer needed
 """
 
 import os
@@ -219,14 +227,20 @@ def present(module, root):
             plan.write(good["files[%d].path" % i], item["content"], mode)
     except PlanError as exc:
         module.fail_json(msg="%s; nothing was changed" % exc)
-    records = [(good["record_files[%d]" % i], "file") for i in range(len(params["record_files"]))]
+    records, existing = list(plan.creates), list(plan.existing)
+    for i in range(len(params["record_files"])):
+        path = good["record_files[%d]" % i]
+        if os.path.lexists(path):
+            existing.append(path)
+        else:
+            records.append((path, "file"))
     for i in range(len(params["record_directories"])):
         path = good["record_directories[%d]" % i]
         if not os.path.lexists(path):
             records.append((path, "directory"))
     try:
         manifest = _manifest.Manifest.load(good["manifest"])
-        recorded = manifest.add(records + list(plan.creates))
+        recorded = manifest.add(records, existing)
         if not module.check_mode:
             if recorded:
                 manifest.save(module.atomic_move)

@@ -770,11 +770,12 @@ class PairModule:
                                unmanaged, modules)
 
     def _apply(self, plans):
-        """Record what the plans create in the manifest, then apply them in order."""
+        """Record what the plans create in the manifest (and the files there before them:
+        not the collection's unless recorded), then apply them in order."""
         steps = Plan(self.module.atomic_move)
         for plan in plans:
             steps.extend(plan)
-        if not steps.changed or self.module.check_mode:
+        if self.module.check_mode or not (steps.changed or steps.existing):
             return
         try:
             _manifest.apply(steps, self.params["manifest"], self.module.atomic_move)
@@ -782,7 +783,8 @@ class PairModule:
             self.fail("%s; nothing was changed" % exc)
         except PlanError as exc:
             self.fail("%s; the steps before it were done, rerun the task to finish" % exc)
-        self.snapshot = self._scan()
+        if steps.changed:
+            self.snapshot = self._scan()
 
     def _relocate(self, iface):
         """The fresh fact dict of the same NetVSC (its netdev may be gone after binding)."""

@@ -195,6 +195,8 @@ GOOD = {"collection": "hyperv.netvsc", "format": 1, "files": [], "directories": 
     (dict(GOOD, files="/etc/hostname"), "files must be a list"),
     (dict(GOOD, files=["etc/hostname"]), "must be an absolute path"),
     (dict(GOOD, files=["/etc/../etc/hostname"]), "'..'"),
+    (dict(GOOD, theirs=["/etc/../etc/hostname"]), "'..'"),
+    (dict(GOOD, theirs="/etc/hostname"), "theirs must be a list"),
     (dict(GOOD, directories=["/"]), "must not be /"),
     (dict(GOOD, files=[5]), "must be a path"),
     (dict(GOOD, files=["/etc//hostname"]), "not normalised"),
@@ -338,3 +340,74 @@ def test_a_part_goes_and_the_rest_stays_recorded(box):
     assert _manifest.teardown(manifest, str(box), only=[unit, lib]) == _manifest.Teardown([], {})
     full = _manifest.teardown(manifest, str(box))
     assert sorted(full.kept) == [str(box / "etc/systemd"), str(box / "etc/systemd/system")]
+
+
+def test_a_file_that_existed_before_is_not_the_collections_to_delete(box):
+    theirs = box / "etc/default/dpdk-app"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("APP_OPTS=--burst 64\n")
+    manifest = str(box / "var/lib/hyperv-netvsc/manifest.json")
+    plan = Plan()
+    plan.write(str(theirs), "NETVSC_EAL_ARGS=--vdev x\n")
+    _manifest.apply(plan, manifest)
+    assert Manifest.load(manifest).files == [] and Manifest.load(manifest).theirs == [str(theirs)]
+    result = _manifest.teardown(manifest, str(box))
+    assert theirs.read_text() == "NETVSC_EAL_ARGS=--vdev x\n"
+    assert result.kept == {str(theirs): _manifest.THEIRS} and "not the collection's" in _manifest.THEIRS
+    assert not os.path.exists(manifest)  # theirs does not keep the manifest
+
+
+def test_a_file_the_collection_created_stays_its_own_when_rewritten(box):
+    manifest = str(box / "var/lib/hyperv-netvsc/manifest.json")
+    ours = box / "etc/netvsc/eal.env"
+    for text in ("A=1\n", "A=2\n", "A=2\n"):
+        plan = Plan()
+        plan.write(str(ours), text)
+        _manifest.apply(plan, manifest)
+    assert Manifest.load(manifest).files == [str(ours)] and Manifest.load(manifest).theirs == []
+    result = _manifest.teardown(manifest, str(box))
+    assert str(ours) in result.removed and not ours.exists() and result.kept == {}
+
+
+def test_an_up_to_date_file_from_before_the_manifest_is_listed_and_kept(box):
+    """An upgrade from a version without the manifest: its files, unchanged or rewritten, are
+    not known to be the collection's, so teardown keeps and lists them."""
+    old = box / "etc/netvsc/eal.env"
+    old.parent.mkdir(parents=True)
+    old.write_text("A=1\n")
+    manifest = str(box / "var/lib/hyperv-netvsc/manifest.json")
+    plan = Plan()
+    plan.write(str(old), "A=1\n")
+    assert not plan.changed and plan.creates == [] and plan.existing == [str(old)]
+    _manifest.apply(plan, manifest)
+    assert _manifest.teardown(manifest, str(box), check_mode=True).kept == {str(old): _manifest.THEIRS}
+    assert _manifest.teardown(manifest, str(box)).kept == {str(old): _manifest.THEIRS}
+    assert old.exists() and not (box / "var/lib/hyperv-netvsc").exists()
+
+
+def test_theirs_removed_by_a_run_is_forgotten_and_a_file_created_there_later_is_ours(box):
+    path = box / "etc/netvsc/x.args"
+    path.parent.mkdir(parents=True)
+    path.write_text("mine\n")
+    manifest = str(box / "var/lib/hyperv-netvsc/manifest.json")
+    first = Plan()
+    first.write(str(path), "ours\n")
+    _manifest.apply(first, manifest)
+    path.unlink()  # the user removes it; the collection creates it next time
+    second = Plan()
+    second.write(str(path), "ours\n")
+    _manifest.apply(second, manifest)
+    assert Manifest.load(manifest).files == [str(path)] and Manifest.load(manifest).theirs == []
+
+
+def test_a_part_teardown_lists_theirs_in_the_part_and_keeps_them_recorded(box):
+    theirs = box / "usr/local/lib/tool.so"
+    manifest = str(box / "var/lib/hyperv-netvsc/manifest.json")
+    plan = Plan()
+    plan.write(str(theirs), "zip")
+    plan.write(str(box / "usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz"), "zip")
+    _manifest.apply(plan, manifest)
+    part = _manifest.teardown(manifest, str(box), only=[str(box / "usr/local/lib")])
+    assert part.kept == {str(theirs): _manifest.THEIRS} and theirs.exists()
+    assert Manifest.load(manifest).theirs == [str(theirs)]
+    assert _manifest.teardown(manifest, str(box), only=[str(box / "etc")]).kept == {}

@@ -97,9 +97,9 @@ def test_absent_with_paths_removes_that_part_only(box, capsys):
     run(capsys, deploy_args(box))
     (box / "usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz").write_text("zip")
     (box / "run/netvsc/dpdk0.vf").write_text("")
+    run(capsys, args(box, record_files=[str(box / "etc/netvsc/eal.env")]))  # before it is written
     (box / "etc/netvsc").mkdir(parents=True)
     (box / "etc/netvsc/eal.env").write_text("X=1\n")
-    run(capsys, args(box, record_files=[str(box / "etc/netvsc/eal.env")]))
     monitor = [str(box / "etc/systemd/system/netvsc-monitor.service"),
                str(box / "usr/local/lib/hyperv-netvsc"), str(box / "run/netvsc")]
     result = run(capsys, args(box, state="absent", paths=monitor))
