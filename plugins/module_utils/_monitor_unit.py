@@ -101,6 +101,15 @@ def _state_dir(value, name):
         _devargs.check_state_dir(path)
     except _devargs.DevargsError as exc:
         raise UnitError("%s: %s" % (name, exc))
+    # systemd hands /run/<name> to the monitor as its RuntimeDirectory= (chowns it to the
+    # monitor's user, moves it below /run/private under DynamicUser, may remove it): it must
+    # not be another service's directory (/run/sshd would stop sshd accepting logins).
+    top = path.split("/")[2] if path.startswith("/run/") else "netvsc"
+    if not top.startswith("netvsc"):
+        raise UnitError("%s %s: below /run the monitor's directory becomes its RuntimeDirectory=, "
+                        "which systemd hands over to the monitor's user, so its name must start "
+                        "with 'netvsc' (e.g. /run/netvsc): /run/%s may belong to another service"
+                        % (name, path, top))
     return path
 
 

@@ -131,7 +131,7 @@ def test_other_netvsc_variables_are_left_alone():
     ({"netvsc_root_dir": "/srv/../etc", "netvsc_manage_services": False}, "netvsc_root_dir '/srv/../etc' must not contain '..'"),
     ({"netvsc_monitor_textfile": "prom/x"}, "netvsc_monitor_textfile 'prom/x' must be an absolute path"),
     ({"netvsc_root_dir": "/srv/box"}, "with netvsc_manage_services true, systemd must see the files"),
-    ({"netvsc_state_dir": "/run/a/b"}, "with netvsc_manage_services true, netvsc_state_dir must be /run/<name>"),
+    ({"netvsc_state_dir": "/run/netvsc/b"}, "with netvsc_manage_services true, netvsc_state_dir must be /run/<name>"),
     ({"netvsc_manage_services": "sometimes"}, "netvsc_manage_services must be true or false"),
 ])
 def test_paths_and_service_constraints(changes, message):
