@@ -22,7 +22,11 @@ Format (``/var/lib/hyperv-netvsc/manifest.json`` below the sandbox root; docs/ar
 
     {"collection": "hyperv.netvsc", "format": 1,
      "directories": ["/etc/netvsc", ...], "files": ["/etc/netvsc/eal.env", ...],
-     "theirs": ["/etc/default/dpdk-app"]}    # only when not empty
+     "theirs": ["/etc/default/dpdk-app"],    # this key and the next two only when not empty
+     "groups": ["netvsc-mon"], "users": ["netvsc-mon"]}
+
+Accounts likewise (:func:`ensure_account`): a user or group is recorded, and deleted at
+teardown, only when the collection created it; one that exists already is used as it is.
 
 Fail closed: a manifest that is not a regular file owned by this user and writable by it
 only, or whose content is not exactly this format with valid paths (``_paths``), is
@@ -37,14 +41,15 @@ import os
 import stat
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
-from . import _paths
+from . import _accounts, _paths
 from ._plan import Plan, PlanError, make_dir, missing_dirs, remove_file, write_file
 
 FORMAT = 1
 COLLECTION = "hyperv.netvsc"
 DEFAULT_PATH = "/var/lib/hyperv-netvsc/manifest.json"
 MAX_SIZE = 1 << 20
-KEYS = ("files", "directories", "theirs")  # the lists of a manifest, in Manifest()'s order
+KEYS = ("files", "directories", "theirs", "users", "groups")  # in Manifest()'s order
+ACCOUNTS = ("users", "groups")  # names; the other keys hold paths
 THEIRS = ("it was there before the collection first wrote it, so it is not the collection's to "
           "delete; remove it by hand if it is no longer needed")
 
@@ -86,9 +91,11 @@ def _parse(path, raw):
             raise ManifestError("%s: %s must be a list" % (path, key))
         for entry in entries:
             try:
-                if _paths.check(entry, "entry", system_ok=True) != entry:
+                if key in ACCOUNTS:
+                    _accounts.check_name(entry)
+                elif _paths.check(entry, "entry", system_ok=True) != entry:
                     raise _paths.PathError("entry %r is not normalised" % entry)
-            except _paths.PathError as exc:
+            except (_paths.PathError, _accounts.AccountError) as exc:
                 raise ManifestError("%s: %s in %s" % (path, exc, key))
         lists[key] = entries
     return tuple(lists[key] for key in KEYS)
@@ -98,11 +105,13 @@ class Manifest:
     """The records of one manifest file (missing: none yet)."""
 
     def __init__(self, path: str, files: Iterable[str] = (), directories: Iterable[str] = (),
-                 theirs: Iterable[str] = ()):
+                 theirs: Iterable[str] = (), users: Iterable[str] = (), groups: Iterable[str] = ()):
         self.path = path
         self.files = list(files)
         self.directories = list(directories)
         self.theirs = list(theirs)  # files the collection writes that were there before it
+        self.users = list(users)  # accounts the collection created
+        self.groups = list(groups)
 
     @classmethod
     def load(cls, path: str) -> "Manifest":
@@ -138,8 +147,9 @@ class Manifest:
     def dumps(self) -> str:
         data = {"collection": COLLECTION, "format": FORMAT}
         data.update((key, sorted(set(getattr(self, key)))) for key in KEYS)
-        if not data["theirs"]:
-            del data["theirs"]  # as manifests were before it existed
+        for key in ("theirs",) + ACCOUNTS:
+            if not data[key]:
+                del data[key]  # as manifests were before these keys existed
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     def add(self, created: Iterable[Tuple[str, str]], existing: Iterable[str] = ()) -> bool:
@@ -200,6 +210,59 @@ def apply(plan: Plan, manifest_path: Optional[str], move=None) -> None:
         manifest.save(move)
 
 
+class Accounts(NamedTuple):
+    """What ensure_account did: the accounts added ("group NAME", "user NAME"), those used as
+    they are (they existed and the collection did not create them), and why none could be
+    added (a sandbox without account files), None otherwise."""
+
+    added: List[str]
+    theirs: List[str]
+    skipped: Optional[str]
+
+
+def ensure_account(manifest_path: str, name: str, root: str = "/", check_mode: bool = False,
+                   run: _accounts.Run = _accounts.run_command, move=None) -> Accounts:
+    """Make the system group and user name exist, each created only when it does not exist.
+
+    Each one missing is recorded in the manifest first (write-ahead), then added, so teardown
+    deletes it. One that exists is used as it is (never modified) and is the collection's only
+    when the manifest records it already. check_mode: report, change nothing.
+    Raises ManifestError (nothing changed) or _accounts.AccountError (a command failed).
+    """
+    _accounts.check_name(name)
+    if not _accounts.can_change(root):
+        return Accounts([], [], "%s has no etc/passwd and etc/group of its own: no account is "
+                        "created in this sandbox, and no real one is touched" % root)
+    manifest = Manifest.load(manifest_path)
+    missing = [kind for kind in _accounts.KINDS if not _accounts.exists(kind, name, root)]
+    theirs = ["%s %s" % (kind, name) for kind in _accounts.KINDS
+              if kind not in missing and name not in getattr(manifest, kind + "s")]
+    if missing == ["user"] and name not in manifest.groups:
+        # userdel deletes the user's group of its name with it (USERGROUPS_ENAB): at teardown
+        # the user's group would go with the user the collection created.
+        raise _accounts.AccountError(
+            "the group %s exists and the collection did not create it, so it creates no user %s "
+            "in it (deleting that user would delete the group too); create the user yourself "
+            "(the collection then uses it as it is) or choose another name; nothing was changed"
+            % (name, name))
+    if check_mode or not missing:
+        return Accounts(["%s %s" % (kind, name) for kind in missing], theirs, None)
+    new = False
+    for kind in missing:
+        records = getattr(manifest, kind + "s")
+        if name not in records:
+            records.append(name)
+            new = True
+    if new:
+        try:
+            manifest.save(move)
+        except PlanError as exc:
+            raise ManifestError("cannot record in the manifest: %s" % exc)
+    for kind in missing:
+        _accounts.run(_accounts.add_command(kind, name, root), run)
+    return Accounts(["%s %s" % (kind, name) for kind in missing], theirs, None)
+
+
 def _inside(path, root):
     return root == "/" or path == root or path.startswith(root + "/")
 
@@ -232,8 +295,10 @@ def _diverted(path, root, directories):
 
 
 def teardown(manifest_path: str, root: str = "/", check_mode: bool = False,
-             only: Optional[Iterable[str]] = None) -> Teardown:
-    """Remove every recorded file, then every recorded directory that is empty, deepest first.
+             only: Optional[Iterable[str]] = None, accounts: Iterable[str] = (),
+             run: _accounts.Run = _accounts.run_command) -> Teardown:
+    """Remove every recorded file, then every recorded directory that is empty, deepest first,
+    then the recorded users and groups that still exist (run: the command runner).
 
     root: every record must lie below it (a sandbox teardown never leaves the sandbox),
     lexically and once symlinks are resolved.
@@ -242,7 +307,7 @@ def teardown(manifest_path: str, root: str = "/", check_mode: bool = False,
     THEIRS; they do not keep the manifest. check_mode: report, remove nothing.
     only: remove just the records that are one of these paths or lie below one (a part of
     what the collection installed, such as the monitor); every other record, and the
-    manifest, stay.
+    manifest, stay; with them, the recorded accounts named in accounts.
     ManifestError (nothing removed) for a foreign or malformed manifest.
     """
     manifest = Manifest.load(manifest_path)
@@ -251,9 +316,10 @@ def teardown(manifest_path: str, root: str = "/", check_mode: bool = False,
         raise ManifestError("the manifest %s records %s outside %s; nothing was removed"
                             % (manifest_path, ", ".join(sorted(outside)), root))
     if only is not None:
-        return _teardown_part(manifest, root, list(only), check_mode)
+        return _teardown_part(manifest, root, list(only), check_mode, set(accounts), run)
     remover = _Remover(manifest, root, check_mode)
     remover.run()
+    remover.delete_accounts(run)
     if not remover.kept:
         if _kind(manifest_path) is not None:
             remover.remove(manifest_path, remove_file)
@@ -264,9 +330,15 @@ def teardown(manifest_path: str, root: str = "/", check_mode: bool = False,
         kept = remover.kept
         left = Manifest(manifest_path, [p for p in manifest.files if p in kept],
                         [p for p in manifest.directories if p in kept or manifest_path.startswith(p + "/")],
-                        manifest.theirs)
+                        manifest.theirs, *_accounts_left(manifest, kept))
         left.save()
     return Teardown(remover.removed, _with_theirs(remover.kept, manifest.theirs))
+
+
+def _accounts_left(manifest, names):
+    """(users, groups) of manifest whose "user NAME" / "group NAME" is in names."""
+    return tuple([n for n in getattr(manifest, kind + "s") if "%s %s" % (kind, n) in names]
+                 for kind in ("user", "group"))
 
 
 def _with_theirs(kept, theirs):
@@ -307,6 +379,26 @@ class _Remover:
                 left[:5] + (["..."] if len(left) > 5 else []))
         return not left
 
+    def delete_accounts(self, run):
+        """Delete the manifest's users, then its groups (a user's primary group cannot go
+        before the user), each only while it exists; one that cannot go is kept. userdel may
+        delete the group of the user's name itself: that group is removed too."""
+        groups = [name for name in self.manifest.groups if _accounts.exists("group", name, self.root)]
+        for kind, names in (("user", self.manifest.users), ("group", groups)):
+            for name in names:
+                key = "%s %s" % (kind, name)
+                if not _accounts.exists(kind, name, self.root):
+                    if kind == "group":  # userdel took it with the user
+                        self.removed.append(key)
+                    continue
+                if not self.check_mode:
+                    try:
+                        _accounts.run(_accounts.delete_command(kind, name, self.root), run)
+                    except _accounts.AccountError as exc:
+                        self.kept[key] = "cannot delete it (%s)" % exc
+                        continue
+                self.removed.append(key)
+
     def diverted(self, path):
         """Whether path names something else now (kept, with the reason): _diverted()."""
         reason = _diverted(path, self.root, self.made)
@@ -344,17 +436,23 @@ class _Remover:
                 self.remove(path, os.rmdir)
 
 
-def _teardown_part(manifest, root, only, check_mode):
-    """teardown(only=...): the records below the paths of only, the same rules."""
+def _teardown_part(manifest, root, only, check_mode, accounts, run):
+    """teardown(only=...): the records below the paths of only, and the accounts named in
+    accounts, by the same rules."""
     def chosen(path):
         return any(_inside(path, part) for part in only)
 
     part = Manifest(manifest.path, [p for p in manifest.files if chosen(p)],
-                    [p for p in manifest.directories if chosen(p) and not manifest.path.startswith(p + "/")])
+                    [p for p in manifest.directories if chosen(p) and not manifest.path.startswith(p + "/")],
+                    users=[n for n in manifest.users if n in accounts],
+                    groups=[n for n in manifest.groups if n in accounts])
     remover = _Remover(part, root, check_mode, made=manifest.directories)
     remover.run()
+    remover.delete_accounts(run)
     if remover.removed and not check_mode:
         gone = set(remover.removed)
+        left = {"%s %s" % (kind, n) for kind in ("user", "group") for n in getattr(manifest, kind + "s")} - gone
         Manifest(manifest.path, [p for p in manifest.files if p not in gone],
-                 [p for p in manifest.directories if p not in gone], manifest.theirs).save()
+                 [p for p in manifest.directories if p not in gone], manifest.theirs,
+                 *_accounts_left(manifest, left)).save()
     return Teardown(remover.removed, _with_theirs(remover.kept, [p for p in manifest.theirs if chosen(p)]))

@@ -116,6 +116,21 @@ options:
         manifest, stay.
     type: list
     elements: path
+  system_user:
+    description:
+      - A system account for the collection's services (the monitor's C(netvsc_monitor_user)).
+      - With O(state=present), the group and the user of this name are created when they do
+        not exist (C(groupadd --system); C(useradd --system) with that group, no home, no
+        login shell), and recorded in the manifest first. An account that exists already
+        (V(www-data), V(sshd), one from LDAP) is used as it is, never modified, and the task
+        warns that it stays at teardown.
+      - With O(state=absent) and O(paths), the group and user of this name are deleted too,
+        but only when the manifest records that the collection created them. With O(state=absent)
+        and no O(paths), every account the manifest records is deleted.
+      - With O(root) other than V(/), no real account is looked up or touched. The accounts
+        are those of C(<root>/etc/passwd) and C(<root>/etc/group) (the commands' C(--prefix));
+        a sandbox without those files gets none, with a warning.
+    type: str
   require_systemd:
     description:
       - Fail unless systemd runs the host (C(/run/systemd/system) exists), before any change.
@@ -156,8 +171,16 @@ files:
   type: dict
   sample:
     /etc/systemd/system/netvsc-monitor.service: written
+accounts:
+  description: With O(state=present) and O(system_user), the accounts created (would be created, in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: [group netvsc-mon, user netvsc-mon]
 removed:
-  description: With O(state=absent), the paths removed (would be removed, in check mode).
+  description:
+    - With O(state=absent), the paths removed (would be removed, in check mode), and the
+      accounts deleted (V(user NAME), V(group NAME)).
   returned: success
   type: list
   elements: str
@@ -177,6 +200,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ..module_utils import _accounts
 from ..module_utils import _manifest
 from ..module_utils import _paths
 from ..module_utils._plan import Plan, PlanError
@@ -249,7 +273,27 @@ def present(module, root):
         module.fail_json(msg="%s; nothing was changed" % exc)
     except PlanError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=plan.changed or recorded, files=plan.files, **_diff(module, plan))
+    accounts = _account(module, good["manifest"], root)
+    module.exit_json(changed=plan.changed or recorded or bool(accounts), files=plan.files,
+                     accounts=accounts, **_diff(module, plan))
+
+
+def _account(module, manifest, root):
+    """Create system_user's group and user where missing (recorded first); the ones created."""
+    name = module.params["system_user"]
+    if not name:
+        return []
+    try:
+        done = _manifest.ensure_account(manifest, name, root, module.check_mode,
+                                        module.run_command, module.atomic_move)
+    except (_accounts.AccountError, _manifest.ManifestError) as exc:
+        module.fail_json(msg="system_user %s: %s" % (name, exc))
+    if done.skipped:
+        module.warn("system_user %s: %s" % (name, done.skipped))
+    for account in done.theirs:
+        module.warn("the %s exists already and the collection did not create it: it is used as it "
+                    "is (not modified) and stays at teardown" % account)
+    return done.added
 
 
 def _diff(module, plan):
@@ -264,7 +308,9 @@ def absent(module, root):
     if module.params["paths"] is not None:
         only = [good["paths[%d]" % i] for i in range(len(module.params["paths"]))]
     try:
-        result = _manifest.teardown(good["manifest"], root, module.check_mode, only)
+        result = _manifest.teardown(good["manifest"], root, module.check_mode, only,
+                                    [module.params["system_user"]] if module.params["system_user"] else [],
+                                    module.run_command)
     except _manifest.ManifestError as exc:
         module.fail_json(msg="%s; nothing was removed" % exc)
     module.exit_json(changed=bool(result.removed), removed=result.removed, kept=result.kept)
@@ -285,6 +331,7 @@ def main():
             record_files=dict(type="list", elements="path", default=[]),
             record_directories=dict(type="list", elements="path", default=[]),
             require_systemd=dict(type="bool", default=False),
+            system_user=dict(type="str"),
             paths=dict(type="list", elements="path"),
         ),
         supports_check_mode=True,

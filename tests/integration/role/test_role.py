@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -405,18 +406,25 @@ USER_FILES = {
 }
 
 
+def _sandbox(base, files):
+    """A cx5_4nic sysfs tree at base/sys and a sandbox root at base/root holding files
+    ({relative path: text}): (sysfs, root)."""
+    sysfs, root = base / "sys", base / "root"
+    spec = sysfs_tree.CASES["cx5_4nic"]
+    sysfs_tree.build(spec, str(sysfs))
+    sysfs_tree.write_simulated_network(spec, str(sysfs))
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return sysfs, root
+
+
 def test_teardown_keeps_every_file_the_collection_did_not_write(fleet, tmp_path):
     """A sandbox root that holds the user's files where the collection writes: the config and
     EAL directory is a user directory (/etc/netvsc-custom), the monitor goes into an existing
     one (/usr/local/lib/tools). /etc and /usr/local/lib themselves are refused. Teardown
     removes every file and directory the collection made, and nothing else."""
-    sysfs, root = tmp_path / "sys", tmp_path / "root"
-    spec = sysfs_tree.CASES["cx5_4nic"]
-    sysfs_tree.build(spec, str(sysfs))
-    sysfs_tree.write_simulated_network(spec, str(sysfs))
-    for rel, text in USER_FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
+    sysfs, root = _sandbox(tmp_path, USER_FILES)
     user = fleet.files("custom", root)
     dirs = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir())
     inventory = json.loads(fleet.inventory.read_text())
@@ -441,3 +449,40 @@ def test_teardown_keeps_every_file_the_collection_did_not_write(fleet, tmp_path)
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir()) == dirs
     again = fleet.run("teardown.yml", inventory=path)
     assert again.returncode == 0 and again.recap["custom"]["changed"] == 0, _show(again)
+
+
+ACCOUNTS = {"etc/passwd": "root:x:0:0:root:/root:/bin/bash\n"
+                          "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n",
+            "etc/group": "root:x:0:\nwww-data:x:33:\n"}
+
+
+def test_the_monitor_user_is_created_only_when_missing_and_deleted_only_when_created(fleet, tmp_path):
+    """Sandbox roots with their own account files (useradd --prefix): netvsc-mon is created
+    and recorded, then deleted at teardown; the existing www-data is used as it is (warned),
+    never modified, and survives teardown. No real account is touched."""
+    inventory = json.loads(fleet.inventory.read_text())
+    inventory["all"]["hosts"] = {}
+    for host, user in (("own", "netvsc-mon"), ("theirs", "www-data")):
+        sysfs, root = _sandbox(tmp_path / host, ACCOUNTS)
+        inventory["all"]["hosts"][host] = {"netvsc_sysfs_root": str(sysfs), "netvsc_root_dir": str(root),
+                                           "ansible_host": "127.0.0.1", "netvsc_monitor_user": user}
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(inventory))
+
+    def accounts(host):
+        return {rel: (tmp_path / host / "root" / rel).read_text() for rel in ACCOUNTS}
+
+    proc = fleet.run(inventory=path)
+    assert proc.returncode == 0, _show(proc)
+    assert "\nnetvsc-mon:" in accounts("own")["etc/passwd"] and "\nnetvsc-mon:" in accounts("own")["etc/group"]
+    assert accounts("theirs") == ACCOUNTS
+    assert "the user www-data exists already and the collection did not create it" in proc.stdout
+    recorded = json.loads((tmp_path / "own/root/var/lib/hyperv-netvsc/manifest.json").read_text())
+    assert recorded["users"] == ["netvsc-mon"] and recorded["groups"] == ["netvsc-mon"]
+    with pytest.raises(KeyError):
+        pwd.getpwnam("netvsc-mon")  # the real system is untouched
+    again = fleet.run(inventory=path)
+    assert again.returncode == 0 and again.recap["own"]["changed"] == 0, _show(again)
+    proc = fleet.run("teardown.yml", inventory=path)
+    assert proc.returncode == 0, _show(proc)
+    assert accounts("own") == ACCOUNTS and accounts("theirs") == ACCOUNTS

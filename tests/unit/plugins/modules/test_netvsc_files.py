@@ -155,3 +155,25 @@ def test_require_systemd(box, capsys, monkeypatch):
     assert result["rc"] == 1 and "systemd does not run this host" in result["msg"]
     assert "netvsc_manage_services: false" in result["msg"]
     assert not (box / "var").exists()
+
+
+def test_system_user_is_created_where_missing_and_deleted_with_its_part(box, capsys):
+    (box / "etc/passwd").write_text("sshd:x:102:65534::/run/sshd:/usr/sbin/nologin\n")
+    (box / "etc/group").write_text("nogroup:x:65534:\n")
+    check = run(capsys, args(box, system_user="netvsc-mon"), check_mode=True)
+    assert check["changed"] is True and check["accounts"] == ["group netvsc-mon", "user netvsc-mon"], check
+    assert "netvsc-mon" not in (box / "etc/passwd").read_text()
+    result = run(capsys, args(box, system_user="netvsc-mon"))
+    assert result["accounts"] == ["group netvsc-mon", "user netvsc-mon"] and not result.get("warnings"), result
+    assert (box / "etc/passwd").read_text().splitlines()[1].endswith(":/nonexistent:/usr/sbin/nologin")
+    assert run(capsys, args(box, system_user="netvsc-mon"))["changed"] is False
+    theirs = run(capsys, args(box, system_user="sshd"))
+    assert theirs["accounts"] == ["group sshd"]
+    assert theirs["warnings"] == ["the user sshd exists already and the collection did not create it: it is "
+                                  "used as it is (not modified) and stays at teardown"]
+    gone = run(capsys, args(box, state="absent", paths=[], system_user="netvsc-mon"))
+    assert gone["changed"] is True and gone["removed"] == ["user netvsc-mon", "group netvsc-mon"], gone
+    assert (box / "etc/passwd").read_text() == "sshd:x:102:65534::/run/sshd:/usr/sbin/nologin\n"
+    assert run(capsys, args(box, state="absent"))["removed"][:1] == ["group sshd"]
+    assert (box / "etc/passwd").read_text() == "sshd:x:102:65534::/run/sshd:/usr/sbin/nologin\n"
+    assert (box / "etc/group").read_text() == "nogroup:x:65534:\n"
