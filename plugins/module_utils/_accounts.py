@@ -22,8 +22,7 @@ import os
 import pwd
 import re
 import shutil
-import subprocess
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 KINDS = ("group", "user")  # the order they are added in (the user's primary group first)
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -83,15 +82,10 @@ def delete_command(kind: str, name: str, root: str = "/") -> List[str]:
     return _command("%sdel" % kind, root) + [name]
 
 
-def run_command(argv: List[str]) -> Tuple[int, str, str]:
-    """The runner without a module (tests): (rc, stdout, stderr)."""
-    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, check=False)
-    return done.returncode, done.stdout, done.stderr
-
-
-def run(argv: List[str], runner: Run) -> None:
+def run(argv: List[str], runner: Optional[Run]) -> None:
     """Run argv; AccountError naming it and its error when it fails."""
+    if runner is None:  # modules pass AnsibleModule.run_command; module_utils run nothing themselves
+        raise AccountError("cannot run %s: no command runner was given" % " ".join(argv))
     rc, _out, err = runner(argv)
     if rc != 0:
         raise AccountError("%s failed (exit %d): %s" % (" ".join(argv), rc, err.strip() or "no message"))

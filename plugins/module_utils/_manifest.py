@@ -221,7 +221,7 @@ class Accounts(NamedTuple):
 
 
 def ensure_account(manifest_path: str, name: str, root: str = "/", check_mode: bool = False,
-                   run: _accounts.Run = _accounts.run_command, move=None) -> Accounts:
+                   run: Optional[_accounts.Run] = None, move=None) -> Accounts:
     """Make the system group and user name exist, each created only when it does not exist.
 
     Each one missing is recorded in the manifest first (write-ahead), then added, so teardown
@@ -296,7 +296,7 @@ def _diverted(path, root, directories):
 
 def teardown(manifest_path: str, root: str = "/", check_mode: bool = False,
              only: Optional[Iterable[str]] = None, accounts: Iterable[str] = (),
-             run: _accounts.Run = _accounts.run_command) -> Teardown:
+             run: Optional[_accounts.Run] = None) -> Teardown:
     """Remove every recorded file, then every recorded directory that is empty, deepest first,
     then the recorded users and groups that still exist (run: the command runner).
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import grp
 import json
+import functools
 import os
 import pwd
 import uuid
@@ -18,6 +19,11 @@ import pytest
 
 from ansible_collections.hyperv.netvsc.plugins.module_utils import _accounts, _manifest
 from ansible_collections.hyperv.netvsc.plugins.module_utils._manifest import Manifest, ManifestError
+from ansible_collections.hyperv.netvsc.tests.fixtures.commands import real_run_command
+
+# As netvsc_files calls them, with the module's runner: here the programs really run.
+ensure = functools.partial(_manifest.ensure_account, run=real_run_command)
+teardown = functools.partial(_manifest.teardown, run=real_run_command)
 
 need_real = pytest.mark.skipif(os.geteuid() != 0 and not os.environ.get("NETVSC_TESTS_STRICT"),
                                reason="needs root")
@@ -43,7 +49,7 @@ def name():
     yield made
     for kind in ("user", "group"):
         if entry(kind, made) is not None:
-            _accounts.run_command(_accounts.delete_command(kind, made))
+            real_run_command(_accounts.delete_command(kind, made))
 
 
 @pytest.fixture
@@ -53,16 +59,16 @@ def manifest(tmp_path):
 
 @need_real
 def test_a_missing_account_is_created_recorded_and_deleted_at_teardown(manifest, name):
-    done = _manifest.ensure_account(manifest, name)
+    done = ensure(manifest, name)
     assert done.added == ["group %s" % name, "user %s" % name] and done.theirs == [] and done.skipped is None
     user = pwd.getpwnam(name)
     assert user.pw_gid == grp.getgrnam(name).gr_gid and user.pw_shell == "/usr/sbin/nologin"
     assert user.pw_dir == "/nonexistent" and not os.path.exists("/nonexistent")
     recorded = json.loads(open(manifest).read())
     assert recorded["users"] == [name] and recorded["groups"] == [name]
-    again = _manifest.ensure_account(manifest, name)  # ours now: nothing to add, no warning
+    again = ensure(manifest, name)  # ours now: nothing to add, no warning
     assert again.added == [] and again.theirs == []
-    result = _manifest.teardown(manifest)
+    result = teardown(manifest)
     assert accounts(result.removed) == ["user %s" % name, "group %s" % name] and result.kept == {}
     assert entry("user", name) is None and entry("group", name) is None
 
@@ -72,18 +78,18 @@ def test_an_existing_account_is_used_as_it_is_and_survives_teardown(manifest):
     before = entry("user", "www-data"), entry("group", "www-data")
     if None in before:
         pytest.skip("no www-data account on this machine")
-    done = _manifest.ensure_account(manifest, "www-data")
+    done = ensure(manifest, "www-data")
     assert done.added == [] and done.theirs == ["group www-data", "user www-data"]
     assert (entry("user", "www-data"), entry("group", "www-data")) == before  # home, shell, group
     assert not os.path.exists(manifest)  # nothing of ours to record
     _manifest.Manifest(manifest, files=[manifest]).save()
-    result = _manifest.teardown(manifest)
+    result = teardown(manifest)
     assert accounts(result.removed) == [] and (entry("user", "www-data"), entry("group", "www-data")) == before
 
 
 @need_real
 def test_check_mode_reports_and_creates_nothing(manifest, name):
-    done = _manifest.ensure_account(manifest, name, check_mode=True)
+    done = ensure(manifest, name, check_mode=True)
     assert done.added == ["group %s" % name, "user %s" % name]
     assert entry("user", name) is None and entry("group", name) is None and not os.path.exists(manifest)
 
@@ -102,16 +108,16 @@ def sandbox(tmp_path):
 def test_a_sandbox_gets_its_accounts_in_its_own_files_and_no_real_one(sandbox, name):
     manifest = str(sandbox / "var/lib/hyperv-netvsc/manifest.json")
     sshd = (sandbox / "etc/passwd").read_text().splitlines()[1]
-    done = _manifest.ensure_account(manifest, "sshd", str(sandbox))
+    done = ensure(manifest, "sshd", str(sandbox))
     assert done.added == ["group sshd"] and done.theirs == ["user sshd"]
     assert (sandbox / "etc/passwd").read_text().splitlines()[1] == sshd  # not modified
-    done = _manifest.ensure_account(manifest, name, str(sandbox))
+    done = ensure(manifest, name, str(sandbox))
     assert done.added == ["group %s" % name, "user %s" % name]
     assert _accounts.exists("user", name, str(sandbox)) and entry("user", name) is None
-    result = _manifest.teardown(manifest, str(sandbox), only=[], accounts=[name])
+    result = teardown(manifest, str(sandbox), only=[], accounts=[name])
     assert sorted(result.removed) == ["group %s" % name, "user %s" % name]
     assert Manifest.load(manifest).groups == ["sshd"] and Manifest.load(manifest).users == []
-    result = _manifest.teardown(manifest, str(sandbox))
+    result = teardown(manifest, str(sandbox))
     assert accounts(result.removed) == ["group sshd"] and result.kept == {}
     assert (sandbox / "etc/passwd").read_text().splitlines() == [
         "root:x:0:0:root:/root:/bin/bash", sshd]
@@ -121,7 +127,7 @@ def test_a_sandbox_gets_its_accounts_in_its_own_files_and_no_real_one(sandbox, n
 def test_a_sandbox_without_account_files_gets_none(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
-    done = _manifest.ensure_account(str(root / "manifest.json"), "netvsc-mon", str(root))
+    done = ensure(str(root / "manifest.json"), "netvsc-mon", str(root))
     assert done.added == [] and "no etc/passwd and etc/group" in done.skipped
     assert sorted(os.listdir(str(root))) == []
 
@@ -145,7 +151,7 @@ def test_a_failing_command_is_named_and_the_account_stays_recorded(sandbox):
 @pytest.mark.parametrize("bad", ["Root", "../x", "a" * 33, "", 5, "x:y"])
 def test_bad_names_are_refused(bad, tmp_path):
     with pytest.raises(_accounts.AccountError, match="not a system account name"):
-        _manifest.ensure_account(str(tmp_path / "m.json"), bad, str(tmp_path))
+        ensure(str(tmp_path / "m.json"), bad, str(tmp_path))
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({"collection": "hyperv.netvsc", "format": 1, "users": [bad]}))
     os.chmod(str(path), 0o600)
@@ -159,5 +165,14 @@ def test_no_user_is_made_in_a_group_that_is_not_the_collections(sandbox):
     (sandbox / "etc/group").write_text("netvsc-mon:x:990:\n")
     manifest = str(sandbox / "var/lib/hyperv-netvsc/manifest.json")
     with pytest.raises(_accounts.AccountError, match="the group netvsc-mon exists and the collection did not create it"):
-        _manifest.ensure_account(manifest, "netvsc-mon", str(sandbox))
+        ensure(manifest, "netvsc-mon", str(sandbox))
     assert (sandbox / "etc/group").read_text() == "netvsc-mon:x:990:\n" and not os.path.exists(manifest)
+
+
+@need_real
+def test_module_utils_run_no_program_themselves(manifest, name):
+    """Without the module's runner (AnsibleModule.run_command) nothing is created: a clear
+    error naming the command, and the real system is unchanged."""
+    with pytest.raises(_accounts.AccountError, match="cannot run .*groupadd --system %s: no command runner" % name):
+        _manifest.ensure_account(manifest, name)
+    assert entry("group", name) is None and entry("user", name) is None
