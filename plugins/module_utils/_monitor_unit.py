@@ -132,30 +132,51 @@ def _value(text):
     return text.replace("%", "%%")
 
 
+def _checked(variables):
+    """The checked variables, or UnitError listing every one that cannot be used."""
+    v, errors = _checks(variables)
+    if errors:
+        raise UnitError(errors)
+    return v
+
+
+def _run(v):
+    """(python and archive, the arguments every run of the monitor takes, the metrics
+    arguments, state dir, textfile), all placed below the sandbox root."""
+    root = v["netvsc_root_dir"]
+    archive = _paths.place(root, v["netvsc_monitor_lib_dir"] + "/" + ARCHIVE_NAME)
+    state_dir = _paths.place(root, v["netvsc_state_dir"])
+    textfile = _paths.place(root, v["netvsc_monitor_textfile"]) if v["netvsc_monitor_textfile"] else ""
+    where = ("--sysfs-root", v["netvsc_sysfs_root"], "--config-dir",
+             _paths.place(root, v["netvsc_config_dir"]), "--state-dir", state_dir)
+    metrics = ("--textfile", textfile) if textfile else ()
+    return (v["netvsc_monitor_python"], archive), where, metrics, state_dir, textfile
+
+
+def once_argv(variables):
+    """The argv of one publication without services (``--once``), as the unit would run it.
+
+    Raises UnitError listing every variable that cannot be used.
+    """
+    program, where, metrics, _state_dir, _textfile = _run(_checked(variables))
+    return list(program) + ["--once"] + list(where) + list(metrics)
+
+
 def render(variables):
     """The unit text for {role variable: value} (missing ones take the role defaults).
 
     Raises UnitError listing every variable that cannot go into the unit.
     """
-    v, errors = _checks(variables)
-    if errors:
-        raise UnitError(errors)
-    root = v["netvsc_root_dir"]
-    python = v["netvsc_monitor_python"]
-    archive = _paths.place(root, v["netvsc_monitor_lib_dir"] + "/" + ARCHIVE_NAME)
-    state_dir = _paths.place(root, v["netvsc_state_dir"])
-    config_dir = _paths.place(root, v["netvsc_config_dir"])
-    textfile = _paths.place(root, v["netvsc_monitor_textfile"]) if v["netvsc_monitor_textfile"] else ""
+    v = _checked(variables)
+    (python, archive), where, metrics, state_dir, textfile = _run(v)
     # systemd creates /run/<name> (RuntimeDirectory=); a state directory elsewhere (a sandbox
     # root) gets the default name, the unit is then only written, not run.
     runtime_dir = v["netvsc_state_dir"][len("/run/"):] if v["netvsc_state_dir"].startswith("/run/") else "netvsc"
     textfile_dir = textfile.rsplit("/", 1)[0] if textfile else ""
-    metrics = ("--textfile", textfile) if textfile else ()
     user = v["netvsc_monitor_user"]
     return UNIT % {
         "sysfs_root": _value(v["netvsc_sysfs_root"]),
-        "exec_start": _exec(python, archive, "--foreground", "--sysfs-root", v["netvsc_sysfs_root"],
-                            "--config-dir", config_dir, "--state-dir", state_dir,
+        "exec_start": _exec(python, archive, "--foreground", *where,
                             "--resync-interval", v["netvsc_monitor_resync_interval"], *metrics),
         "exec_reload": _exec(python) + ' -c "import os, sys; os.kill(int(sys.argv[1]), 1)" $MAINPID',
         "exec_stop_post": _exec(python, archive, "--clear", "--state-dir", state_dir, *metrics),

@@ -175,8 +175,9 @@ def check(variables: Dict[str, object], known, constants: Dict[str, str]) -> Dic
         errors.append(str(exc))
     paths = _check_paths(variables, errors)
     try:  # every variable that reaches the unit, checked again for the unit's syntax
-        result["monitor_unit"] = _monitor_unit.render(
-            dict((name, variables.get(name)) for name in _monitor_unit.DEFAULTS))
+        unit_variables = dict((name, variables.get(name)) for name in _monitor_unit.DEFAULTS)
+        result["monitor_unit"] = _monitor_unit.render(unit_variables)
+        result["monitor_once"] = _monitor_unit.once_argv(unit_variables)
     except _monitor_unit.UnitError as exc:
         errors.extend(error for error in exc.errors if error not in errors)
     managed = variables.get("netvsc_manage_services")

@@ -108,6 +108,13 @@ monitor_unit:
       user name that is not one) is an error here, before any change.
   returned: success
   type: str
+monitor_once:
+  description:
+    - The argv of one publication by the monitor without services (C(--once)), with the
+      interpreter, archive and directories of the unit's C(ExecStart=).
+  returned: success
+  type: list
+  elements: str
 errors:
   description: Every problem found, when the task fails.
   returned: failure

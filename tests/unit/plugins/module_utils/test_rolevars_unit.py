@@ -50,3 +50,15 @@ def test_metrics_under_dynamic_user_are_a_warning_naming_the_fix(changes, warned
     if warned:
         assert warnings[0].startswith("netvsc_monitor_textfile /run/netvsc/netvsc.prom: without netvsc_monitor_user")
         assert "set netvsc_monitor_user to a static system user" in warnings[0]
+
+
+def test_the_once_run_takes_the_units_interpreter_archive_and_directories():
+    result = check(netvsc_root_dir="/srv/box", netvsc_manage_services=False,
+                   netvsc_monitor_textfile="/run/netvsc/netvsc.prom")
+    paths = result["paths"]
+    assert result["monitor_once"] == [
+        "/usr/bin/python3", paths["monitor"], "--once", "--sysfs-root", "/sys",
+        "--config-dir", paths["config_dir"], "--state-dir", paths["state_dir"],
+        "--textfile", "/srv/box/run/netvsc/netvsc.prom"]
+    assert paths["monitor"] == "/srv/box/usr/local/lib/hyperv-netvsc/netvsc-monitor.pyz"
+    assert "--textfile" not in check()["monitor_once"]
